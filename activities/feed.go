@@ -1,0 +1,174 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+// FeedInput names the connection whose change feed to follow.
+type FeedInput struct {
+	Connection string `json:"connection"`
+}
+
+// FeedProgress is heartbeated so a restarted follower resumes where the last one stopped.
+type FeedProgress struct {
+	Watermark time.Time `json:"watermark"`
+	Pokes     int       `json:"pokes"`
+	Reads     int       `json:"reads"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+const (
+	feedCursorName = "feed.watermark"
+	// feedOverlap re-reads a little before the watermark: clocks and same-millisecond ties
+	// otherwise lose changes at the boundary. Duplicates are filtered by (id, modifiedAt).
+	feedOverlap = 2 * time.Second
+	feedPage    = 200
+	// followerLifetime ends the activity before its StartToClose so the workflow restarts it.
+	followerLifetime = 50 * time.Minute
+)
+
+// PokeSignal is the name of the Ticket workflow's poke signal (duplicated here to keep the
+// activities package free of a dependency on workflows).
+const PokeSignal = "poke"
+
+// FollowChangeFeed reads the connection's change feed every FeedInterval and pokes each ticket
+// whose remote request changed. The watermark is persisted in the store and heartbeated.
+func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
+	conn, err := a.Connections.Get(in.Connection)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Config", err)
+	}
+	feed, ok := conn.Work.(vendorapi.ChangeFeed)
+	if !ok {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("work system %s has no change feed", conn.Work.Kind()), "NoFeed", nil)
+	}
+	interval := a.FeedInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	var progress FeedProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &progress)
+	}
+	if progress.Watermark.IsZero() {
+		saved, err := a.Store.GetCursor(ctx, in.Connection, feedCursorName)
+		if err != nil {
+			return fmt.Errorf("load feed watermark: %w", err)
+		}
+		if saved != "" {
+			if t, err := time.Parse(time.RFC3339Nano, saved); err == nil {
+				progress.Watermark = t
+			}
+		}
+	}
+	if progress.Watermark.IsZero() {
+		// A fresh connection starts "now": tickets created before it poll on their own timers.
+		progress.Watermark = time.Now().UTC().Add(-time.Minute)
+	}
+	seen := map[string]time.Time{}
+	deadline := time.Now().Add(followerLifetime)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		if err := a.readFeedOnce(ctx, in.Connection, feed, &progress, seen); err != nil {
+			progress.LastError = err.Error()
+			a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
+		} else {
+			progress.LastError = ""
+		}
+		activity.RecordHeartbeat(ctx, progress)
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+// readFeedOnce pages through everything modified since the watermark (minus the overlap).
+func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time) error {
+	since := p.Watermark.Add(-feedOverlap)
+	cursor := ""
+	newMark := p.Watermark
+	for page := 0; page < 1000; page++ {
+		res, err := feed.Changes(ctx, since, cursor, feedPage)
+		if err != nil {
+			var ve *vendorapi.Error
+			if errors.As(err, &ve) && ve.Code == "invalid_cursor" && cursor != "" {
+				cursor = "" // expired cursor: restart from the watermark
+				continue
+			}
+			return err
+		}
+		p.Reads++
+		for _, item := range res.Items {
+			key := item.ID + "@" + item.ModifiedAt.UTC().Format(time.RFC3339Nano)
+			if _, dup := seen[key]; dup {
+				continue
+			}
+			seen[key] = item.ModifiedAt
+			if item.ModifiedAt.After(newMark) {
+				newMark = item.ModifiedAt
+			}
+			if err := a.pokeRemote(ctx, conn, item.ID); err != nil {
+				return err
+			}
+			p.Pokes++
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		cursor = res.NextCursor
+	}
+	if newMark.After(p.Watermark) {
+		p.Watermark = newMark.UTC()
+		if err := a.Store.SaveCursor(ctx, conn, feedCursorName, p.Watermark.Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("save feed watermark: %w", err)
+		}
+	}
+	// Forget keys that fell out of the overlap window.
+	for k, t := range seen {
+		if t.Before(p.Watermark.Add(-2 * feedOverlap)) {
+			delete(seen, k)
+		}
+	}
+	return nil
+}
+
+// pokeRemote signals `poke` to the ticket owning a remote request, if it is ours and open.
+func (a *Activities) pokeRemote(ctx context.Context, conn, remoteID string) error {
+	t, err := a.Store.GetTicketByRemoteID(ctx, conn, remoteID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // not a ticketsync request (or not yet recorded): its own timer covers it
+	}
+	if err != nil {
+		return fmt.Errorf("find ticket for remote %s: %w", remoteID, err)
+	}
+	return a.Poke(ctx, t.WorkflowID)
+}
+
+// Poke signals a ticket workflow to poll now; a finished or unknown workflow is not an error.
+func (a *Activities) Poke(ctx context.Context, workflowID string) error {
+	err := a.Temporal.SignalWorkflow(ctx, workflowID, "", PokeSignal, nil)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("poke %s: %w", workflowID, err)
+	}
+	return nil
+}

@@ -1,0 +1,243 @@
+// Package app wires configuration, store, connectors and Temporal into the runnable parts of
+// ticketsync (worker, API), shared by the `worker`, `api` and `dev` commands and by tests.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/config"
+	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/starter"
+	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/vendorapi"
+	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	"github.com/ticketsync/ticketsync/workers"
+)
+
+// NewLogger builds the process logger from TICKETSYNC_LOG_LEVEL / TICKETSYNC_LOG_FORMAT.
+func NewLogger(level, format string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if strings.ToLower(format) == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// App is a configured ticketsync process.
+type App struct {
+	Env      config.Env
+	File     *config.File
+	Store    *store.Store
+	Registry *connectors.Registry
+	Temporal client.Client
+	Logger   *slog.Logger
+}
+
+// LoadConnections reads and validates the connections file named by the environment.
+func LoadConnections(env config.Env) (*config.File, error) {
+	if env.ConnectionsFile == "" {
+		return nil, errors.New("no connections file: set TICKETSYNC_CONNECTIONS_FILE (see README: Configuration)")
+	}
+	f, err := config.LoadFile(env.ConnectionsFile, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", env.ConnectionsFile, err)
+	}
+	return f, nil
+}
+
+// Open opens and migrates the store, records tenants, API keys and connections from the file,
+// and builds the connectors.
+func Open(ctx context.Context, env config.Env, file *config.File, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	st, err := store.Open(ctx, env.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate store: %w", err)
+	}
+	a := &App{Env: env, File: file, Store: st, Logger: logger}
+	if err := a.seed(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg, err := connectors.Build(file, connectors.Options{
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		UserAgent:  portal.UserAgent(config.Version),
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("build connectors: %w", err)
+	}
+	a.Registry = reg
+	return a, nil
+}
+
+// seed records the file's tenants, key hashes and connections (idempotent).
+func (a *App) seed(ctx context.Context) error {
+	for _, t := range a.File.Tenants {
+		if err := a.Store.UpsertTenant(ctx, store.Tenant{ID: t.ID, Name: t.Name}); err != nil {
+			return fmt.Errorf("record tenant %s: %w", t.ID, err)
+		}
+		for _, k := range t.APIKeys {
+			if err := a.Store.AddAPIKey(ctx, t.ID, k); err != nil {
+				return fmt.Errorf("record API key of tenant %s: %w", t.ID, err)
+			}
+		}
+	}
+	for _, c := range a.File.Connections {
+		row := store.Connection{ID: c.ID, Tenant: c.Tenant, RequestKind: c.RequestSystem.Kind,
+			WorkKind: c.WorkSystem.Kind, Mapping: c.Mapping, PollInterval: c.PollInterval.Duration}
+		if err := a.Store.UpsertConnection(ctx, row); err != nil {
+			return fmt.Errorf("record connection %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// DialTemporal connects to the Temporal frontend, retrying for up to wait (the server may be
+// starting beside us).
+func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:  a.Env.TemporalAddress,
+			Namespace: a.Env.TemporalNamespace,
+			Logger:    tlog.NewStructuredLogger(a.Logger.With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			a.Temporal = c
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", a.Env.TemporalAddress, a.Env.TemporalNamespace, err)
+		}
+		a.Logger.Info("waiting for Temporal", "address", a.Env.TemporalAddress, "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Activities builds the activities with this process's clients.
+func (a *App) Activities() *activities.Activities {
+	return &activities.Activities{
+		Store:        a.Store,
+		Connections:  a.Registry,
+		Sender:       portal.NewSender(portal.SenderOptions{UserAgent: portal.UserAgent(config.Version)}),
+		Temporal:     a.Temporal,
+		Logger:       a.Logger,
+		FeedInterval: a.Env.FeedInterval,
+	}
+}
+
+// Tickets is the Temporal client wrapper used by the API.
+func (a *App) Tickets() *starter.Tickets {
+	return &starter.Tickets{Client: a.Temporal, TaskQueue: a.Env.TaskQueue}
+}
+
+// RunWorker runs the worker until ctx ends. It also makes sure every connection with a change
+// feed has its ConnectionSync workflow running.
+func (a *App) RunWorker(ctx context.Context) error {
+	w := workers.New(a.Temporal, a.Activities(), workers.Options{TaskQueue: a.Env.TaskQueue,
+		WorkflowPollers: a.Env.WorkflowPollers, ActivityPollers: a.Env.ActivityPollers})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	if err := a.EnsureConnectionSyncs(ctx); err != nil {
+		a.Logger.Warn("change feeds not started; tickets still poll on their timers", "error", err)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// EnsureConnectionSyncs starts ConnectionSync for every connection whose work system has a feed.
+func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
+	var errs []error
+	for _, id := range a.Registry.IDs() {
+		c, _ := a.Registry.Get(id)
+		if _, ok := c.Work.(vendorapi.ChangeFeed); !ok {
+			continue
+		}
+		if err := a.Tickets().EnsureConnectionSync(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// API builds the HTTP API.
+func (a *App) API() *starter.API {
+	return &starter.API{Store: a.Store, Tickets: a.Tickets(), Connections: a.Registry, Logger: a.Logger,
+		PollInterval: a.Env.PollInterval,
+		Ready: func(ctx context.Context) error {
+			if a.Temporal == nil {
+				return errors.New("no Temporal client")
+			}
+			_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}}
+}
+
+// ServeAPI listens on addr (or uses ln when given) and serves until ctx ends, then shuts down
+// gracefully.
+func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.API().Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	errCh := make(chan error, 1)
+	go func() { errCh <- srv.Serve(ln) }()
+	select {
+	case err := <-errCh:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down API: %w", err)
+	}
+	return nil
+}
+
+// Close releases the Temporal client and the store.
+func (a *App) Close() {
+	if a.Temporal != nil {
+		a.Temporal.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}

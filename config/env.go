@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Version is the build version, set with -ldflags "-X github.com/ticketsync/ticketsync/config.Version=…".
+var Version = "dev"
+
+// EnvPrefix prefixes every environment variable: TICKETSYNC_DATABASE_URL etc.
+const EnvPrefix = "TICKETSYNC"
+
+// Env is the process configuration (DESIGN.md §8). Tags name the variables after the prefix.
+type Env struct {
+	DatabaseURL       string        `envconfig:"DATABASE_URL" default:"sqlite://./.ticketsync/ticketsync.db"`
+	TemporalAddress   string        `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
+	TemporalNamespace string        `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
+	TaskQueue         string        `envconfig:"TASK_QUEUE" default:"ticketsync"`
+	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:"127.0.0.1:8080"`
+	PollInterval      time.Duration `envconfig:"POLL_INTERVAL" default:"15m"`  // per-ticket safety-net poll
+	ConnectionsFile   string        `envconfig:"CONNECTIONS_FILE"`             // "" = none (dev uses its demo)
+	FeedInterval      time.Duration `envconfig:"FEED_INTERVAL" default:"5s"`   // ConnectionSync change-feed reads
+	WorkflowPollers   int           `envconfig:"WORKFLOW_POLLERS" default:"8"` // worker task pollers
+	ActivityPollers   int           `envconfig:"ACTIVITY_POLLERS" default:"8"`
+	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info"`    // debug|info|warn|error
+	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text"`   // text|json
+	EventMaxAge       time.Duration `envconfig:"EVENT_MAX_AGE" default:"24h"` // then delivery is abandoned, ticket parked
+	Version           string        `ignored:"true"`                          // from the package var, not the env
+}
+
+// Bounds used by Validate. Upper bounds catch unit slips ("15h" meant as "15m" is fine, "15000h" is not).
+const (
+	MinPollInterval = time.Second
+	MaxPollInterval = 7 * 24 * time.Hour
+	MaxFeedInterval = 24 * time.Hour
+	MaxEventMaxAge  = 30 * 24 * time.Hour
+	MaxPollers      = 256
+)
+
+// LogLevels and LogFormats are the accepted values (lower case).
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+type envField struct {
+	index int
+	name  string // full variable name
+	field reflect.StructField
+}
+
+func envFields() []envField {
+	t := reflect.TypeOf(Env{})
+	var out []envField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("envconfig")
+		if tag == "" || f.Tag.Get("ignored") == "true" {
+			continue
+		}
+		out = append(out, envField{index: i, name: EnvPrefix + "_" + tag, field: f})
+	}
+	return out
+}
+
+// EnvNames lists every TICKETSYNC_* variable LoadEnv reads, in field order.
+func EnvNames() []string {
+	var names []string
+	for _, f := range envFields() {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+// LoadEnv reads the environment, applies defaults and validates. On error the returned Env
+// holds whatever did parse and the error is Problems listing every bad variable.
+//
+// Each field goes through envconfig on its own, under its full name with no prefix. Two
+// reasons: a parse error in one variable must not hide the others, and envconfig's whole-struct
+// mode silently falls back to the unprefixed name (DATABASE_URL, LOG_LEVEL, HTTP_ADDR…), which
+// would pick up another program's settings; only the exact TICKETSYNC_* names count.
+func LoadEnv() (Env, error) {
+	var env Env
+	var probs Problems
+	bad := map[string]bool{}
+	out := reflect.ValueOf(&env).Elem()
+	for _, f := range envFields() {
+		sf := f.field
+		sf.Tag = reflect.StructTag(fmt.Sprintf(`envconfig:%q default:%q`, f.name, sf.Tag.Get("default")))
+		holder := reflect.New(reflect.StructOf([]reflect.StructField{sf}))
+		if err := envconfig.Process("", holder.Interface()); err != nil {
+			bad[f.name] = true
+			probs = append(probs, Problem{Field: f.name, Message: parseMessage(err, sf.Type)})
+			continue
+		}
+		out.Field(f.index).Set(holder.Elem().Field(0))
+	}
+	env.LogLevel = strings.ToLower(strings.TrimSpace(env.LogLevel))
+	env.LogFormat = strings.ToLower(strings.TrimSpace(env.LogFormat))
+	env.Version = Version
+	var vp Problems
+	if err := env.Validate(); err != nil {
+		vp = err.(Problems)
+	}
+	for _, p := range vp {
+		if !bad[p.Field] { // already reported as unparsable
+			probs = append(probs, p)
+		}
+	}
+	return env, probs.orNil()
+}
+
+func parseMessage(err error, t reflect.Type) string {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	want := "a value of type " + t.String()
+	switch {
+	case t == reflect.TypeOf(time.Duration(0)):
+		want = "a duration such as 30s, 5m or 1h30m"
+	case t.Kind() == reflect.Int:
+		want = "a whole number"
+	}
+	return fmt.Sprintf("invalid value %q: want %s", pe.Value, want)
+}
+
+// Validate checks every field and returns Problems (nil when fine).
+func (e Env) Validate() error {
+	var ps Problems
+	add := func(field, format string, a ...any) {
+		ps = append(ps, Problem{Field: EnvPrefix + "_" + field, Message: fmt.Sprintf(format, a...)})
+	}
+	if msg := checkDatabaseURL(e.DatabaseURL); msg != "" {
+		add("DATABASE_URL", "%s", msg)
+	}
+	if msg := checkHostPort(e.TemporalAddress, false); msg != "" {
+		add("TEMPORAL_ADDRESS", "%s", msg)
+	}
+	if strings.TrimSpace(e.TemporalNamespace) == "" {
+		add("TEMPORAL_NAMESPACE", "must not be empty")
+	}
+	if strings.TrimSpace(e.TaskQueue) == "" {
+		add("TASK_QUEUE", "must not be empty")
+	}
+	if msg := checkHostPort(e.HTTPAddr, true); msg != "" {
+		add("HTTP_ADDR", "%s", msg)
+	}
+	checkDur := func(field string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			add(field, "%s is out of range: want between %s and %s", d, lo, hi)
+		}
+	}
+	checkDur("POLL_INTERVAL", e.PollInterval, MinPollInterval, MaxPollInterval)
+	checkDur("FEED_INTERVAL", e.FeedInterval, time.Millisecond, MaxFeedInterval)
+	checkDur("EVENT_MAX_AGE", e.EventMaxAge, time.Second, MaxEventMaxAge)
+	if e.WorkflowPollers < 1 || e.WorkflowPollers > MaxPollers {
+		add("WORKFLOW_POLLERS", "%d is out of range: want 1 to %d", e.WorkflowPollers, MaxPollers)
+	}
+	if e.ActivityPollers < 1 || e.ActivityPollers > MaxPollers {
+		add("ACTIVITY_POLLERS", "%d is out of range: want 1 to %d", e.ActivityPollers, MaxPollers)
+	}
+	if !oneOf(e.LogLevel, LogLevels) {
+		add("LOG_LEVEL", "%q is not one of %s", e.LogLevel, strings.Join(LogLevels, ", "))
+	}
+	if !oneOf(e.LogFormat, LogFormats) {
+		add("LOG_FORMAT", "%q is not one of %s", e.LogFormat, strings.Join(LogFormats, ", "))
+	}
+	return ps.orNil()
+}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDatabaseURL accepts postgres:// or postgresql:// URLs and sqlite://<path> (three
+// slashes for an absolute path). The message never repeats the URL: it may hold a password.
+func checkDatabaseURL(u string) string {
+	u = strings.TrimSpace(u)
+	switch {
+	case u == "":
+		return "must not be empty (postgres://… or sqlite://<path>)"
+	case strings.HasPrefix(u, "sqlite://"):
+		if strings.TrimPrefix(u, "sqlite://") == "" {
+			return "sqlite:// needs a file path, e.g. sqlite://./ts.db or sqlite:///var/lib/ticketsync/ts.db"
+		}
+		return ""
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := parseURL(u); err != nil {
+			return "not a valid postgres URL"
+		}
+		return ""
+	default:
+		scheme, _, ok := strings.Cut(u, "://")
+		if ok && !strings.ContainsAny(scheme, "@/:") {
+			return fmt.Sprintf("unsupported scheme %q: want postgres://, postgresql:// or sqlite://<path>", scheme)
+		}
+		return "want postgres://, postgresql:// or sqlite://<path>"
+	}
+}
+
+// checkHostPort wants host:port with a numeric port; listen addresses may omit the host
+// (":8080", all interfaces) and use port 0 (pick a free port, tests).
+func checkHostPort(addr string, listen bool) string {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(addr))
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port", addr)
+	}
+	if host == "" && !listen {
+		return fmt.Sprintf("%q has no host", addr)
+	}
+	n, err := strconv.Atoi(port)
+	lo := 1
+	if listen {
+		lo = 0
+	}
+	if err != nil || n < lo || n > 65535 {
+		return fmt.Sprintf("%q has an invalid port", addr)
+	}
+	return ""
+}

@@ -1,0 +1,166 @@
+// Package testkit assembles the pieces tests need around a ticket: a TheWorxHub simulator and a
+// fake portal over real HTTP, a migrated store, a connections config and the activities.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/config"
+	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
+	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+)
+
+// Fixed names used by the kit's configuration.
+const (
+	Tenant        = "sunrise"
+	OtherTenant   = "moonrise"
+	Connection    = "sunrise-twh"
+	OtherConn     = "moonrise-twh"
+	ClientID      = "twh-client"
+	ClientSecret  = "twh-client-secret"
+	WebhookSecret = "twh-hook-secret"
+)
+
+// Kit is a ready test world.
+type Kit struct {
+	TWH          *twhsim.Server
+	TWHServer    *httptest.Server
+	Portal       *portalsim.Receiver
+	PortalServer *httptest.Server
+	PortalSecret string
+	Store        *store.Store
+	File         *config.File
+	Registry     *connectors.Registry
+	Activities   *activities.Activities
+	APIKey       string
+	OtherAPIKey  string
+}
+
+// Options tune the kit.
+type Options struct {
+	DatabaseURL string // default: a SQLite file in t.TempDir()
+	// WebhookURL, when set, is where the TheWorxHub simulator pushes its webhooks.
+	WebhookURL string
+}
+
+// RandomKey returns a random API key.
+func RandomKey(prefix string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// NewPortalSecret returns a fresh whsec_ secret.
+func NewPortalSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// New builds a kit; everything is closed with the test.
+func New(t testing.TB, opts Options) *Kit {
+	t.Helper()
+	ctx := context.Background()
+	k := &Kit{APIKey: RandomKey("key_sunrise_"), OtherAPIKey: RandomKey("key_moonrise_"), PortalSecret: NewPortalSecret()}
+
+	simOpts := twhsim.Options{
+		Clients:          map[string]string{ClientID: ClientSecret, ClientID + "-2": ClientSecret},
+		Tenants:          map[string]string{ClientID: "sunrise", ClientID + "-2": "moonrise"},
+		DisableRateLimit: true,
+		WebhookSecret:    WebhookSecret,
+		WebhookURL:       opts.WebhookURL,
+		Seed:             1,
+	}
+	k.TWH = twhsim.New(simOpts)
+	k.TWHServer = httptest.NewServer(k.TWH)
+	t.Cleanup(k.TWHServer.Close)
+	t.Cleanup(k.TWH.Close)
+
+	secret, err := portal.ParseSecret(k.PortalSecret)
+	if err != nil {
+		t.Fatalf("portal secret: %v", err)
+	}
+	k.Portal = portalsim.New(portalsim.Options{Secrets: []portal.Secret{secret}})
+	k.PortalServer = httptest.NewServer(k.Portal)
+	t.Cleanup(k.PortalServer.Close)
+
+	dbURL := opts.DatabaseURL
+	if dbURL == "" {
+		dbURL = "sqlite://" + filepath.Join(t.TempDir(), "ticketsync.db")
+	}
+	k.Store, err = store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { k.Store.Close() })
+	if err := k.Store.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+
+	k.File = &config.File{
+		Tenants: []config.Tenant{
+			{ID: Tenant, Name: "Sunrise Living", APIKeys: []string{k.APIKey}},
+			{ID: OtherTenant, Name: "Moonrise Living", APIKeys: []string{k.OtherAPIKey}},
+		},
+		Connections: []config.Connection{
+			k.connection(Connection, Tenant, ClientID),
+			k.connection(OtherConn, OtherTenant, ClientID+"-2"),
+		},
+	}
+	if err := k.File.Validate(); err != nil {
+		t.Fatalf("kit config invalid: %v", err)
+	}
+	for _, tn := range k.File.Tenants {
+		if err := k.Store.UpsertTenant(ctx, store.Tenant{ID: tn.ID, Name: tn.Name}); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range tn.APIKeys {
+			if err := k.Store.AddAPIKey(ctx, tn.ID, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	k.Registry, err = connectors.Build(k.File, connectors.Options{HTTPClient: &http.Client{Timeout: 5 * time.Second}, UserAgent: "ticketsync/test"})
+	if err != nil {
+		t.Fatalf("connectors: %v", err)
+	}
+	k.Activities = &activities.Activities{
+		Store:        k.Store,
+		Connections:  k.Registry,
+		Sender:       portal.NewSender(portal.SenderOptions{UserAgent: "ticketsync/test", Timeout: 5 * time.Second}),
+		FeedInterval: 200 * time.Millisecond,
+	}
+	return k
+}
+
+func (k *Kit) connection(id, tenant, clientID string) config.Connection {
+	return config.Connection{
+		ID:     id,
+		Tenant: tenant,
+		RequestSystem: config.RequestSystem{
+			Kind:   "portal",
+			URL:    k.PortalServer.URL + "/hooks/" + id,
+			Secret: k.PortalSecret,
+		},
+		WorkSystem: config.WorkSystem{
+			Kind:          "theworxhub",
+			BaseURL:       k.TWHServer.URL,
+			ClientID:      clientID,
+			ClientSecret:  ClientSecret,
+			WebhookSecret: WebhookSecret,
+		},
+		Mapping: "theworxhub-v1",
+	}
+}

@@ -1,0 +1,63 @@
+package theworxhub
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Webhook headers TWH sends on every delivery.
+const (
+	// SignatureHeader carries "sha256=<hex HMAC-SHA256(secret, raw body)>".
+	SignatureHeader = "X-TWH-Signature"
+	// DeliveryHeader carries a uuid that stays the same across retries of one delivery.
+	DeliveryHeader = "X-TWH-Delivery"
+)
+
+// WebhookEvent is TWH's thin notification: it only says which request changed and when. It is
+// a hint to poll (GET the object); the change feed stays the source of truth because
+// deliveries may be lost, duplicated or reordered.
+type WebhookEvent struct {
+	Event      string    `json:"event"` // "workrequest.updated"
+	ID         string    `json:"id"`
+	ModifiedAt time.Time `json:"modifiedAt"`
+}
+
+// VerifyWebhook reports whether signatureHeader (the X-TWH-Signature value) is the
+// HMAC-SHA256 of the raw body under secret. The comparison is constant-time; an empty secret
+// never verifies, so a misconfigured connection cannot accept forged calls.
+func VerifyWebhook(secret string, body []byte, signatureHeader string) bool {
+	if secret == "" {
+		return false
+	}
+	const prefix = "sha256="
+	sig := strings.TrimSpace(signatureHeader)
+	if len(sig) <= len(prefix) || !strings.EqualFold(sig[:len(prefix)], prefix) {
+		return false
+	}
+	got, err := hex.DecodeString(sig[len(prefix):])
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// ParseWebhook decodes a webhook body (verify it first). Unknown fields are ignored; a body
+// without event or id is rejected.
+func ParseWebhook(body []byte) (WebhookEvent, error) {
+	var ev WebhookEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return WebhookEvent{}, errors.New("theworxhub: webhook body: " + err.Error())
+	}
+	if ev.Event == "" || ev.ID == "" {
+		return WebhookEvent{}, errors.New("theworxhub: webhook body lacks event or id")
+	}
+	ev.ModifiedAt = ev.ModifiedAt.UTC()
+	return ev, nil
+}
