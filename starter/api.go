@@ -545,7 +545,10 @@ type ListResponse struct {
 }
 
 func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return problem(http.StatusBadRequest, "malformed query string: "+err.Error())
+	}
 	v := &validator{}
 	for key := range q {
 		switch key {
@@ -584,6 +587,9 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 	}
 	items, next, err := a.Store.ListTickets(r.Context(), f)
+	if errors.Is(err, store.ErrInvalid) {
+		return validationProblem([]FieldError{{"cursor", err.Error()}})
+	}
 	if errors.Is(err, store.ErrBadCursor) {
 		return validationProblem([]FieldError{{"cursor", "is not a cursor this API returned"}})
 	}

@@ -491,6 +491,7 @@ func (r *run) nextPollDelay() time.Duration {
 // waitForWake blocks until the poll timer fires or a signal arrives.
 func (r *run) waitForWake() {
 	ctx := r.ctx
+	_ = r.sync() // whatever changed before sleeping is visible while we sleep
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	sel := workflow.NewSelector(ctx)
@@ -735,6 +736,7 @@ func (r *run) createPhase() error {
 		}
 		// Parked (or paused): wait for retry, cancel, resume or the next timer tick.
 		r.retryRequested = false
+		_ = r.sync()
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
 		if r.s.Paused == nil {
