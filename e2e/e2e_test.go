@@ -35,7 +35,11 @@ type world struct {
 	apiURL string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, true) }
+
+// newWorldWith optionally leaves out the simulator's webhook (to prove the change feed alone
+// delivers updates quickly).
+func newWorldWith(t *testing.T, webhook bool) *world {
 	t.Helper()
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -51,7 +55,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	apiURL := "http://" + ln.Addr().String()
-	kit := testkit.New(t, testkit.Options{WebhookURL: apiURL + "/v1/hooks/theworxhub/" + testkit.Connection})
+	var hook string
+	if webhook {
+		hook = apiURL + "/v1/hooks/theworxhub/" + testkit.Connection
+	}
+	kit := testkit.New(t, testkit.Options{WebhookURL: hook})
 	kit.Activities.Temporal = c
 
 	w := workers.New(c, kit.Activities, workers.Options{TaskQueue: "ticketsync"})

@@ -46,6 +46,9 @@ const (
 	EventMaxAge = 24 * time.Hour
 )
 
+// Change ids for workflow.GetVersion (never reuse or rename one).
+const changeQuietPoll = "quiet-poll-without-sync"
+
 // MaxPollsPerRun bounds a run's history even if the server never suggests continue-as-new
 // (a variable so tests can force continue-as-new quickly).
 var MaxPollsPerRun = 500
@@ -522,14 +525,14 @@ func (r *run) waitForWake() {
 func (r *run) nextEvent(typ string) ticket.Event {
 	r.s.Seq++
 	return ticket.Event{
-		ID:         portal.EventID(r.s.WorkflowID, r.s.Seq),
-		Seq:        r.s.Seq,
-		Type:       typ,
-		OccurredAt: workflow.Now(r.ctx).UTC(),
+		ID:             portal.EventID(r.s.WorkflowID, r.s.Seq),
+		Seq:            r.s.Seq,
+		Type:           typ,
+		OccurredAt:     workflow.Now(r.ctx).UTC(),
 		Status:         r.s.Status,
 		PreviousStatus: r.s.PreviousStatus,
 		RemoteID:       r.s.RemoteID,
-		Category:   r.s.Category,
+		Category:       r.s.Category,
 	}
 }
 
@@ -770,7 +773,11 @@ func (r *run) poll() {
 	now := workflow.Now(ctx).UTC()
 	r.s.Polls++
 	r.s.LastPoll = &now
-	r.changed()
+	// Version 1: LastPoll is query-only, so a quiet poll no longer writes the read model
+	// (6 instead of 7 history events per quiet cycle). Older histories keep the old path.
+	if workflow.GetVersion(ctx, changeQuietPoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		r.changed()
+	}
 	if err != nil {
 		r.s.LastError = errText(err)
 		if isNonRetryable(err) {

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ticketsync/ticketsync/internal/testkit"
+	"github.com/ticketsync/ticketsync/starter"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+	"github.com/ticketsync/ticketsync/workflows"
+)
+
+// Without any webhook, ConnectionSync's change-feed follower pokes the ticket within seconds.
+func TestChangeFeedPokesChangedTickets(t *testing.T) {
+	w := newWorldWith(t, false)
+	tickets := &starter.Tickets{Client: w.ts.GetDefaultClient(), TaskQueue: "ticketsync"}
+	ctx := context.Background()
+	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
+		t.Fatal(err)
+	}
+	// Idempotent: a second worker start must not fail or start a second follower.
+	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
+		t.Fatal(err)
+	}
+	_, created := w.call("POST", "/v1/tickets", w.kit.APIKey, ticketBody("feed-1"))
+	id := created["id"].(string)
+	waitFor(t, 10*time.Second, "remote request", func() bool { return len(w.kit.TWH.Requests()) == 1 })
+	remote := w.kit.TWH.Requests()[0]
+	waitFor(t, 10*time.Second, "remote id recorded", func() bool {
+		_, v := w.call("GET", "/v1/tickets/"+id, w.kit.APIKey, nil)
+		return v["remoteId"] == remote.ID
+	})
+	began := time.Now()
+	if _, err := w.kit.TWH.SetCategory(remote.ID, "Plumbing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitPortal(w, id, "InProgress"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("feed-only latency: %s (feed interval 200ms, ticket timer 15m)", time.Since(began).Round(time.Millisecond))
+	waitFor(t, 5*time.Second, "feed watermark persisted", func() bool {
+		c, err := w.kit.Store.GetCursor(ctx, testkit.Connection, "feed.watermark")
+		return err == nil && c != ""
+	})
+	desc, err := w.ts.GetDefaultClient().DescribeWorkflowExecution(ctx, ticket.ConnectionSyncWorkflowID(testkit.Connection), "")
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("ConnectionSync not running: %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+}
+
+// TestQuietTicketHistoryBudget measures history events per poll cycle of a ticket nothing
+// happens to, and extrapolates to a day at the default 15-minute interval (DESIGN.md §3).
+func TestQuietTicketHistoryBudget(t *testing.T) {
+	w := newWorld(t)
+	c := w.ts.GetDefaultClient()
+	tickets := &starter.Tickets{Client: c, TaskQueue: "ticketsync"}
+	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "quiet-1")
+	in := workflows.TicketInput{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
+		Request: vendorapi.NewRequest{RequestType: "Maintenance", Title: "t", Description: "d", Location: vendorapi.Location{Address: "apt 1"}, Requester: vendorapi.Person{Name: "n"}}}
+	ctx := context.Background()
+	if err := tickets.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (events, polls int) {
+		iter := c.GetWorkflowHistory(ctx, ref.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			if _, err := iter.Next(); err != nil {
+				t.Fatal(err)
+			}
+			events++
+		}
+		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", workflows.QueryState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st workflows.TicketState
+		_ = v.Get(&st)
+		return events, st.Polls
+	}
+	waitFor(t, 10*time.Second, "first polls", func() bool { _, p := count(); return p >= 2 })
+	e1, p1 := count()
+	waitFor(t, 20*time.Second, "ten more polls", func() bool { _, p := count(); return p >= p1+10 })
+	e2, p2 := count()
+	if testing.Verbose() {
+		iter := c.GetWorkflowHistory(ctx, ref.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		n := 0
+		for iter.HasNext() {
+			ev, _ := iter.Next()
+			n++
+			if n > e1 && n <= e1+24 {
+				t.Logf("%d %s", ev.GetEventId(), ev.GetEventType())
+			}
+		}
+	}
+	perCycle := float64(e2-e1) / float64(p2-p1)
+	perDay := perCycle * float64(24*time.Hour/workflows.DefaultPollInterval)
+	t.Logf("quiet ticket: %.1f history events per poll cycle → %.0f events per ticket-day at 15m", perCycle, perDay)
+	if perCycle > 6.5 {
+		t.Fatalf("a quiet poll cycle costs %.1f events; budget is 6 (timer fired+started, one workflow task, one poll marker)", perCycle)
+	}
+	_ = client.StartWorkflowOptions{}
+}
