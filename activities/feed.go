@@ -91,6 +91,8 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 			return nil
 		}
 		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			return nil // worker shutting down: the workflow restarts the follower elsewhere
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
