@@ -202,7 +202,7 @@ func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
 // API builds the HTTP API.
 func (a *App) API() *starter.API {
 	return &starter.API{Store: a.Store, Tickets: a.Tickets(), Connections: a.Registry, Logger: a.Logger,
-		PollInterval: a.Env.PollInterval,
+		PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge,
 		Ready: func(ctx context.Context) error {
 			if a.Temporal == nil {
 				return errors.New("no Temporal client")

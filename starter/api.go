@@ -35,6 +35,7 @@ type API struct {
 	Connections  *connectors.Registry
 	Logger       *slog.Logger
 	PollInterval time.Duration // default poll interval for new tickets (connection may override)
+	EventMaxAge  time.Duration // how long one event's delivery is retried (0 = workflow default)
 	// Ready reports whether dependencies answer (for /readyz); nil = always ready.
 	Ready func(ctx context.Context) error
 
@@ -438,7 +439,8 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if !created && got.RequestHash != "" && got.RequestHash != hash {
 		return problem(http.StatusConflict, fmt.Sprintf("a ticket with externalId %q already exists on connection %q with a different body", req.ExternalID, req.Connection))
 	}
-	in := workflows.TicketInput{Ref: ref, Request: nr, MappingVersion: got.MappingVersion, PollInterval: conn.PollIntervalOr(a.PollInterval)}
+	in := workflows.TicketInput{Ref: ref, Request: nr, MappingVersion: got.MappingVersion, PollInterval: conn.PollIntervalOr(a.PollInterval),
+		EventMaxAge: a.EventMaxAge}
 	if in.MappingVersion == "" {
 		in.MappingVersion = conn.Mapping
 	}

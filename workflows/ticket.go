@@ -42,8 +42,8 @@ const (
 	DefaultPollInterval = 15 * time.Minute
 	// pollJitter spreads timers of tickets created together (±10 %).
 	pollJitter = 0.10
-	// EventMaxAge is how long one event's delivery is retried before it is abandoned.
-	EventMaxAge = 24 * time.Hour
+	// DefaultEventMaxAge is how long one event's delivery is retried before it is abandoned.
+	DefaultEventMaxAge = 24 * time.Hour
 )
 
 // Change ids for workflow.GetVersion (never reuse or rename one).
@@ -60,7 +60,9 @@ type TicketInput struct {
 	MappingVersion string               `json:"mappingVersion"`
 	// PollInterval is the safety-net timer; 0 means DefaultPollInterval.
 	PollInterval time.Duration `json:"pollInterval,omitempty"`
-	State        *TicketState  `json:"state,omitempty"`
+	// EventMaxAge bounds the delivery retries of one event; 0 means DefaultEventMaxAge.
+	EventMaxAge time.Duration `json:"eventMaxAge,omitempty"`
+	State       *TicketState  `json:"state,omitempty"`
 }
 
 // CancelSignal is the payload of `cancel`.
@@ -918,7 +920,14 @@ func (r *run) forwardComments() error {
 	return r.sync()
 }
 
-// ---- delivery --------------------------------------------------------------------------------
+// ---- delivery ----
+
+func (r *run) eventMaxAge() time.Duration {
+	if r.in.EventMaxAge > 0 {
+		return r.in.EventMaxAge
+	}
+	return DefaultEventMaxAge
+}
 
 // deliveryLoop sends outbox events in order, one at a time, without blocking polling.
 func (r *run) deliveryLoop(ctx workflow.Context) {
@@ -929,7 +938,7 @@ func (r *run) deliveryLoop(ctx workflow.Context) {
 		ev := r.s.Outbox[0]
 		attemptsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout:    30 * time.Second,
-			ScheduleToCloseTimeout: EventMaxAge,
+			ScheduleToCloseTimeout: r.eventMaxAge(),
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval:    10 * time.Second,
 				BackoffCoefficient: 2,

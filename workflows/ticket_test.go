@@ -566,3 +566,22 @@ func testLogOutput() io.Writer {
 	}
 	return io.Discard
 }
+
+func TestDeliveryAbandonedAfterEventMaxAgeThenRetried(t *testing.T) {
+	h := newHarness(t, "req-maxage")
+	h.in.EventMaxAge = 3 * time.Minute
+	h.kit.Portal.SetFaults(portalsim.Faults{FailNext: 1000})
+	var blocked workflows.TicketState
+	h.at(10*time.Minute, func() { blocked = h.state() })
+	h.at(11*time.Minute, func() {
+		h.kit.Portal.SetFaults(portalsim.Faults{})
+		h.env.SignalWorkflow(workflows.SignalRetry, nil)
+	})
+	h.at(12*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.run()
+	if blocked.NeedsAttention == nil || blocked.NeedsAttention.Step != "delivery" || !blocked.DeliveryBlocked {
+		t.Fatalf("after the max age the ticket must be parked on delivery: %+v", blocked.NeedsAttention)
+	}
+	// After the operator's retry every event arrives, in order, the first one included.
+	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:Canceled<Requested", "ticket.closed:Canceled<Requested")
+}
