@@ -45,7 +45,10 @@ type Options struct {
 	NoUI            bool          // --no-ui
 	TWHSimPort      int           // --twh-sim-port, default 8301 (-1 = any free port)
 	PortalSimPort   int           // --portal-sim-port, default 8302 (-1 = any free port)
-	Logger          *slog.Logger
+	WorkflowPollers int           // workflow-task pollers of the worker, default 8
+	// NoSimRateLimit lifts the TheWorxHub simulator's 120 calls/min limit (benchmarks).
+	NoSimRateLimit bool
+	Logger         *slog.Logger
 }
 
 // SearchAttributes are the custom search attributes a ticket workflow sets (DESIGN.md §3).
@@ -121,6 +124,9 @@ func (o *Options) normalize() {
 	def(&o.UIPort, temporalserver.DefaultUIPort)
 	def(&o.TWHSimPort, 8301)
 	def(&o.PortalSimPort, 8302)
+	if o.WorkflowPollers <= 0 {
+		o.WorkflowPollers = 8
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -191,9 +197,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	// Simulators.
 	s.TWH = twhsim.New(twhsim.Options{
-		Clients:       map[string]string{demoClientID: secrets.ClientSecret},
-		WebhookURL:    s.APIURL + "/v1/hooks/theworxhub/" + DemoConnection,
-		WebhookSecret: secrets.WebhookSecret,
+		Clients:          map[string]string{demoClientID: secrets.ClientSecret},
+		WebhookURL:       s.APIURL + "/v1/hooks/theworxhub/" + DemoConnection,
+		WebhookSecret:    secrets.WebhookSecret,
+		DisableRateLimit: opts.NoSimRateLimit,
 	})
 	if err := s.restoreSim(); err != nil {
 		opts.Logger.Warn("simulator state not restored", "error", err)
@@ -251,7 +258,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	env := config.Env{DatabaseURL: dbURL, TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default",
 		TaskQueue: "ticketsync", HTTPAddr: apiLn.Addr().String(), PollInterval: opts.PollInterval,
-		FeedInterval: opts.FeedInterval, WorkflowPollers: 8, ActivityPollers: 8}
+		FeedInterval: opts.FeedInterval, WorkflowPollers: opts.WorkflowPollers, ActivityPollers: 8}
 	a, err := app.Open(ctx, env, file, opts.Logger)
 	if err != nil {
 		apiLn.Close()
