@@ -27,8 +27,15 @@ type FeedProgress struct {
 	LastError string    `json:"lastError,omitempty"`
 }
 
+// Store cursor names of a connection's feed (read by GET /v1/connections/{id}).
 const (
-	feedCursorName = "feed.watermark"
+	FeedWatermarkCursor = "feed.watermark"
+	FeedLastErrorCursor = "feed.lastError"
+	FeedLastReadCursor  = "feed.lastRead"
+)
+
+const (
+	feedCursorName = FeedWatermarkCursor
 	// feedOverlap re-reads a little before the watermark: clocks and same-millisecond ties
 	// otherwise lose changes at the boundary. Duplicates are filtered by (id, modifiedAt).
 	feedOverlap = 2 * time.Second
@@ -79,12 +86,25 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	deadline := time.Now().Add(followerLifetime)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	lastSavedError := "-"
+	lastReadSaved := time.Time{}
 	for {
 		if err := a.readFeedOnce(ctx, in.Connection, feed, &progress, seen); err != nil {
 			progress.LastError = err.Error()
 			a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
 		} else {
 			progress.LastError = ""
+			// Record liveness at most every 30 s (operators read it as "feed lag").
+			if time.Since(lastReadSaved) > 30*time.Second {
+				if err := a.Store.SaveCursor(ctx, in.Connection, FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
+					lastReadSaved = time.Now()
+				}
+			}
+		}
+		if progress.LastError != lastSavedError {
+			if err := a.Store.SaveCursor(ctx, in.Connection, FeedLastErrorCursor, progress.LastError); err == nil {
+				lastSavedError = progress.LastError
+			}
 		}
 		activity.RecordHeartbeat(ctx, progress)
 		if time.Now().After(deadline) {

@@ -47,6 +47,14 @@ func TestChangeFeedPokesChangedTickets(t *testing.T) {
 		c, err := w.kit.Store.GetCursor(ctx, testkit.Connection, "feed.watermark")
 		return err == nil && c != ""
 	})
+	code, conn := w.call("GET", "/v1/connections/"+testkit.Connection, w.kit.APIKey, nil)
+	feed, _ := conn["feed"].(map[string]any)
+	if code != 200 || feed == nil || feed["watermark"] == nil || feed["lastRead"] == nil || feed["lastError"] != nil {
+		t.Fatalf("connection status: %d %v", code, conn)
+	}
+	if code, _ := w.call("GET", "/v1/connections/"+testkit.OtherConn, w.kit.APIKey, nil); code != 404 {
+		t.Fatalf("another tenant's connection: %d", code)
+	}
 	desc, err := w.ts.GetDefaultClient().DescribeWorkflowExecution(ctx, ticket.ConnectionSyncWorkflowID(testkit.Connection), "")
 	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("ConnectionSync not running: %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)

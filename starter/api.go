@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/mapping"
 	"github.com/ticketsync/ticketsync/store"
@@ -724,11 +725,29 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) *Problem {
 	if err != nil || c.Tenant != tenantOf(r) {
 		return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", id))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"id": c.ID, "tenant": c.Tenant, "requestSystem": c.RequestKind, "workSystem": c.WorkKind,
 		"mapping": c.Mapping, "pollInterval": c.PollIntervalOr(a.PollInterval).String(),
-		"requestTypes": c.RequestTypes,
-	})
+		"requestTypes": c.RequestTypes, "feed": nil,
+	}
+	if _, ok := c.Work.(vendorapi.ChangeFeed); ok {
+		feed := map[string]any{"watermark": nil, "lastRead": nil, "lagSeconds": nil, "lastError": nil}
+		cur := func(name string) string { v, _ := a.Store.GetCursor(r.Context(), c.ID, name); return v }
+		if v := cur(activities.FeedWatermarkCursor); v != "" {
+			feed["watermark"] = v
+		}
+		if v := cur(activities.FeedLastReadCursor); v != "" {
+			feed["lastRead"] = v
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				feed["lagSeconds"] = int(time.Since(t).Seconds())
+			}
+		}
+		if v := cur(activities.FeedLastErrorCursor); v != "" {
+			feed["lastError"] = v
+		}
+		out["feed"] = feed
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
