@@ -143,6 +143,44 @@ func (a *Activities) PollRemote(ctx context.Context, in PollInput) (vendorapi.Re
 	return *remote, nil
 }
 
+// PollOutput is a poll's snapshot plus whether the connection's change feed is healthy.
+type PollOutput struct {
+	Remote      vendorapi.RemoteRequest `json:"remote"`
+	FeedHealthy bool                    `json:"feedHealthy"`
+}
+
+// PollRemoteWithFeedHealth reads the remote request and reports the feed's health: the
+// follower read the feed recently and without error.
+func (a *Activities) PollRemoteWithFeedHealth(ctx context.Context, in PollInput) (PollOutput, error) {
+	remote, err := a.PollRemote(ctx, in)
+	if err != nil {
+		return PollOutput{}, err
+	}
+	return PollOutput{Remote: remote, FeedHealthy: a.feedHealthy(ctx, in.Ref.Connection)}, nil
+}
+
+// feedHealthy: the last successful read is recent (the follower records it every 30 s at
+// most) and no error is outstanding.
+func (a *Activities) feedHealthy(ctx context.Context, conn string) bool {
+	last, err := a.Store.GetCursor(ctx, conn, FeedLastReadCursor)
+	if err != nil || last == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, last)
+	if err != nil {
+		return false
+	}
+	interval := a.FeedInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	if time.Since(t) > 2*time.Minute+3*interval {
+		return false
+	}
+	lastErr, err := a.Store.GetCursor(ctx, conn, FeedLastErrorCursor)
+	return err == nil && lastErr == ""
+}
+
 // CancelRemoteInput asks to cancel the remote request.
 type CancelRemoteInput struct {
 	Ref      ticket.Ref `json:"ref"`

@@ -113,3 +113,33 @@ func TestQuietTicketHistoryBudget(t *testing.T) {
 	}
 	_ = client.StartWorkflowOptions{}
 }
+
+// With a healthy change feed a quiet ticket relaxes its safety-net timer (×4).
+func TestHealthyFeedRelaxesTheTicketTimer(t *testing.T) {
+	w := newWorldWith(t, false)
+	c := w.ts.GetDefaultClient()
+	tickets := &starter.Tickets{Client: c, TaskQueue: "ticketsync"}
+	ctx := context.Background()
+	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
+		t.Fatal(err)
+	}
+	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "relax-1")
+	in := workflows.TicketInput{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
+		Request: vendorapi.NewRequest{RequestType: "Maintenance", Title: "t", Description: "d", Location: vendorapi.Location{Address: "apt 1"}, Requester: vendorapi.Person{Name: "n"}}}
+	if err := tickets.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var st workflows.TicketState
+	waitFor(t, 20*time.Second, "a poll that sees the healthy feed", func() bool {
+		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", workflows.QueryState)
+		if err != nil {
+			return false
+		}
+		_ = v.Get(&st)
+		return st.FeedHealthy && st.LastPoll != nil && st.NextPoll != nil && st.NextPoll.After(*st.LastPoll)
+	})
+	gap := st.NextPoll.Sub(*st.LastPoll)
+	if gap < 3500*time.Millisecond || gap > 4500*time.Millisecond {
+		t.Fatalf("next poll %s after the last one; want ~4s (1s × %d)", gap, workflows.FeedHealthyRelaxFactor)
+	}
+}

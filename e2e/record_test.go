@@ -89,7 +89,7 @@ func TestRecordTicketHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join("..", "workflows", "testdata", "ticket-full-life-v1.json")
+	out := filepath.Join("..", "workflows", "testdata", "ticket-full-life-v2.json")
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,14 @@ const (
 )
 
 // Change ids for workflow.GetVersion (never reuse or rename one).
-const changeQuietPoll = "quiet-poll-without-sync"
+const (
+	changeQuietPoll     = "quiet-poll-without-sync"
+	changeFeedAwarePoll = "feed-aware-poll"
+)
+
+// FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
+// feed is healthy (15 min → 1 h by default).
+const FeedHealthyRelaxFactor = 4
 
 // MaxPollsPerRun bounds a run's history even if the server never suggests continue-as-new
 // (a variable so tests can force continue-as-new quickly).
@@ -108,6 +115,7 @@ type TicketState struct {
 	LastPoll       *time.Time        `json:"lastPoll"`
 	NextPoll       *time.Time        `json:"nextPoll"`
 	LastError      string            `json:"lastError,omitempty"`
+	FeedHealthy    bool              `json:"feedHealthy"`
 	Events         EventCounts       `json:"events"`
 	CreatedAt      time.Time         `json:"createdAt"`
 	UpdatedAt      time.Time         `json:"updatedAt"`
@@ -486,7 +494,13 @@ func (r *run) nextPollDelay() time.Duration {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s#%d", r.s.WorkflowID, r.s.Polls)
 	frac := float64(h.Sum64()%10001)/10000*2 - 1 // [-1, 1]
-	d := time.Duration(float64(r.pollInterval) * (1 + pollJitter*frac))
+	interval := r.pollInterval
+	if r.s.FeedHealthy && r.s.NeedsAttention == nil {
+		// The feed (and webhook) poke this ticket within seconds of a change: the timer is
+		// only the safety net, so it can be relaxed.
+		interval *= FeedHealthyRelaxFactor
+	}
+	d := time.Duration(float64(interval) * (1 + pollJitter*frac))
 	if d < time.Second {
 		d = time.Second
 	}
@@ -771,7 +785,17 @@ func (r *run) poll() {
 		Summary:                "poll work system",
 	})
 	var remote vendorapi.RemoteRequest
-	err := workflow.ExecuteLocalActivity(lctx, acts.PollRemote, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &remote)
+	var err error
+	// Version 1: the poll also reports whether the connection's change feed is healthy, so a
+	// quiet ticket can relax its safety-net timer (fewer vendor calls and history events).
+	if workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemote, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &remote)
+	} else {
+		var out activities.PollOutput
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemoteWithFeedHealth, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &out)
+		remote = out.Remote
+		r.s.FeedHealthy = err == nil && out.FeedHealthy
+	}
 	now := workflow.Now(ctx).UTC()
 	r.s.Polls++
 	r.s.LastPoll = &now
