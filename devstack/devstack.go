@@ -4,6 +4,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -89,6 +90,7 @@ type Stack struct {
 	stopOnce  sync.Once
 	stopErr   error
 	simState  string
+	simMu     sync.Mutex
 }
 
 // demoSecrets persist across restarts on the same data dir, so the API key keeps working.
@@ -272,6 +274,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	if s.simState != "" {
+		go s.saveSimulatorPeriodically(runCtx, time.Second)
+	}
 	s.wrkDone = make(chan error, 1)
 	go func() { s.wrkDone <- a.RunWorker(runCtx) }()
 	s.apiDone = make(chan error, 1)
@@ -362,6 +367,36 @@ func (s *Stack) SaveSimulator() error {
 	if err != nil {
 		return err
 	}
+	return s.writeSimState(data)
+}
+
+// saveSimulatorPeriodically keeps the simulator's state on disk while running, so even a
+// killed process (no clean Stop) restarts with the requests its tickets point at.
+func (s *Stack) saveSimulatorPeriodically(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := s.TWH.Snapshot()
+		if err != nil || bytes.Equal(data, last) {
+			continue
+		}
+		if err := s.writeSimState(data); err != nil {
+			s.opts.Logger.Warn("save simulator state", "error", err)
+			continue
+		}
+		last = data
+	}
+}
+
+func (s *Stack) writeSimState(data []byte) error {
+	s.simMu.Lock()
+	defer s.simMu.Unlock()
 	tmp := s.simState + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err

@@ -149,9 +149,10 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// TestDevBinarySurvivesSIGTERMAndResumes runs the real binary: `dev` on a data dir, a ticket,
-// SIGTERM (clean stop), `dev` again on the same dir in a new process, and the ticket finishes.
-func TestDevBinarySurvivesSIGTERMAndResumes(t *testing.T) {
+// TestDevBinaryRestartResumes runs the real binary: `dev` on a data dir, a ticket, then a
+// clean stop (SIGTERM) or a crash (SIGKILL), `dev` again on the same dir in a new process, and
+// the ticket finishes with one remote request and no duplicate event.
+func TestDevBinaryRestartResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -161,6 +162,12 @@ func TestDevBinarySurvivesSIGTERMAndResumes(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatalf("build: %v", err)
 	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) { devRestart(t, bin, sig) })
+	}
+}
+
+func devRestart(t *testing.T, bin string, first syscall.Signal) {
 	dataDir := t.TempDir()
 	api := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := []string{"dev", "--data-dir", dataDir, "--http-addr", api, "--temporal-port", fmt.Sprint(freePort(t)),
@@ -221,14 +228,14 @@ func TestDevBinarySurvivesSIGTERMAndResumes(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
-	stop := func(cmd *exec.Cmd) {
+	stopWith := func(cmd *exec.Cmd, sig syscall.Signal) {
 		t.Helper()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(sig)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
-			if err != nil {
+			if err != nil && sig == syscall.SIGTERM {
 				t.Fatalf("dev did not exit cleanly on SIGTERM: %v", err)
 			}
 		case <-time.After(30 * time.Second):
@@ -236,6 +243,7 @@ func TestDevBinarySurvivesSIGTERMAndResumes(t *testing.T) {
 			t.Fatal("dev did not stop within 30 s of SIGTERM")
 		}
 	}
+	stop := func(cmd *exec.Cmd) { stopWith(cmd, syscall.SIGTERM) }
 	waitStatus := func(key, id, status string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -263,7 +271,10 @@ func TestDevBinarySurvivesSIGTERMAndResumes(t *testing.T) {
 	waitStatus(key, id, "Requested")
 	_, v := call("GET", "/v1/tickets/"+id, key, nil)
 	remoteID := v["remoteId"]
-	stop(cmd)
+	if first == syscall.SIGKILL {
+		time.Sleep(1500 * time.Millisecond) // the simulator (not ticketsync) persists once a second
+	}
+	stopWith(cmd, first)
 
 	cmd, key2 := startDev()
 	defer stop(cmd)
