@@ -44,6 +44,7 @@ type Options struct {
 	TemporalPort    int           // --temporal-port, default 7233 (-1 = any free port)
 	UIPort          int           // --ui-port, default 8233 (-1 = any free port)
 	NoUI            bool          // --no-ui
+	Retention       time.Duration // --retention: how long finished tickets stay inspectable (default 30 days)
 	TWHSimPort      int           // --twh-sim-port, default 8301 (-1 = any free port)
 	PortalSimPort   int           // --portal-sim-port, default 8302 (-1 = any free port)
 	WorkflowPollers int           // workflow-task pollers of the worker, default 8
@@ -219,6 +220,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	ts, err := temporalserver.Start(ctx, temporalserver.Options{
 		DataDir: opts.DataDir, Ephemeral: opts.Ephemeral, FrontendPort: opts.TemporalPort,
 		UIPort: opts.UIPort, NoUI: opts.NoUI, SearchAttributes: SearchAttributes, Logger: opts.Logger,
+		Retention: opts.Retention,
 	})
 	var pe *temporalserver.PortInUseError
 	if errors.As(err, &pe) {

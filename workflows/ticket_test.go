@@ -585,3 +585,53 @@ func TestDeliveryAbandonedAfterEventMaxAgeThenRetried(t *testing.T) {
 	// After the operator's retry every event arrives, in order, the first one included.
 	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:Canceled<Requested", "ticket.closed:Canceled<Requested")
 }
+
+func TestStateQueryAtEachStage(t *testing.T) {
+	h := newHarness(t, "req-stages")
+	type stage struct {
+		at                     time.Duration
+		status, remote, paused string
+	}
+	stages := []stage{
+		{30 * time.Second, mapping.Requested, "Pending", ""},
+		{90 * time.Second, mapping.InProgress, "InProgress", ""},
+		{150 * time.Second, mapping.OnHold, "OnHold", ""},
+		{210 * time.Second, mapping.OnHold, "OnHold", "audit"},
+		{270 * time.Second, mapping.InProgress, "InProgress", ""},
+	}
+	got := make([]workflows.TicketState, len(stages))
+	for i, st := range stages {
+		i := i
+		h.at(st.at, func() { got[i] = h.state() })
+	}
+	h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
+	h.at(time.Minute+time.Second, h.poke)
+	h.at(2*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusOnHold, nil, false); return err }))
+	h.at(2*time.Minute+time.Second, h.poke)
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalHold, workflows.HoldSignal{Reason: "audit"}) })
+	h.at(4*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusInProgress, nil, false); return err }))
+	h.at(4*time.Minute+time.Second, func() { h.env.SignalWorkflow(workflows.SignalResume, nil) })
+	h.at(5*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusCompleted, nil, false); return err }))
+	h.at(5*time.Minute+time.Second, h.poke)
+	res := h.run()
+	for i, want := range stages {
+		st := got[i]
+		paused := ""
+		if st.Paused != nil {
+			paused = st.Paused.Reason
+		}
+		if st.Status != want.status || st.RemoteStatus != want.remote || paused != want.paused || st.RemoteID == "" ||
+			st.TicketID != h.in.Ref.TicketID || st.WorkflowID != h.in.Ref.WorkflowID || st.MappingVersion != "theworxhub-v1" {
+			t.Errorf("stage %d (%s): %+v", i, want.at, st)
+		}
+		if (want.paused == "") != (st.NextPoll != nil) {
+			t.Errorf("stage %d: nextPoll %v with paused %q", i, st.NextPoll, paused)
+		}
+	}
+	if got[2].PreviousStatus != mapping.InProgress || got[2].Events.Delivered < 3 {
+		t.Errorf("OnHold stage: previous %q delivered %d", got[2].PreviousStatus, got[2].Events.Delivered)
+	}
+	if res.Status != mapping.Done {
+		t.Fatalf("result %+v", res)
+	}
+}

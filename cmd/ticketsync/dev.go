@@ -23,6 +23,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal frontend gRPC port")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web port")
 	fs.BoolVar(&o.NoUI, "no-ui", false, "do not serve Temporal Web")
+	fs.DurationVar(&o.Retention, "retention", 30*24*time.Hour, "how long finished ticket workflows stay inspectable in Temporal Web")
 	fs.IntVar(&o.TWHSimPort, "twh-sim-port", 8301, "TheWorxHub simulator port")
 	fs.IntVar(&o.PortalSimPort, "portal-sim-port", 8302, "fake portal (event receiver) port")
 	demo := fs.Int("demo", 0, "create N demo tickets and play staff on them over a few minutes")
@@ -36,6 +37,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *demo < 0 || *demo > 1000 {
 		return usageError{"dev: --demo must be between 0 and 1000"}
+	}
+	if o.Retention < 24*time.Hour {
+		return usageError{"dev: --retention must be at least 24h (Temporal's minimum)"}
 	}
 	if o.PollInterval < time.Second {
 		return usageError{"dev: --poll-interval must be at least 1s"}
