@@ -609,9 +609,15 @@ func TestStateQueryAtEachStage(t *testing.T) {
 	h.at(2*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusOnHold, nil, false); return err }))
 	h.at(2*time.Minute+time.Second, h.poke)
 	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalHold, workflows.HoldSignal{Reason: "audit"}) })
-	h.at(4*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusInProgress, nil, false); return err }))
+	h.at(4*time.Minute, h.staff(func(id string) error {
+		_, err := h.kit.TWH.Transition(id, twhsim.StatusInProgress, nil, false)
+		return err
+	}))
 	h.at(4*time.Minute+time.Second, func() { h.env.SignalWorkflow(workflows.SignalResume, nil) })
-	h.at(5*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusCompleted, nil, false); return err }))
+	h.at(5*time.Minute, h.staff(func(id string) error {
+		_, err := h.kit.TWH.Transition(id, twhsim.StatusCompleted, nil, false)
+		return err
+	}))
 	h.at(5*time.Minute+time.Second, h.poke)
 	res := h.run()
 	for i, want := range stages {
