@@ -250,3 +250,44 @@ func (e *waitError) Error() string {
 }
 
 var _ = portalsim.Received{}
+
+// Concurrent duplicate creates (a portal retrying aggressively) yield one ticket, one 201 and
+// one remote request.
+func TestConcurrentDuplicateCreates(t *testing.T) {
+	w := newWorld(t)
+	const n = 12
+	codes := make(chan int, n)
+	ids := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			code, v := w.call("POST", "/v1/tickets", w.kit.APIKey, ticketBody("race-1"))
+			codes <- code
+			id, _ := v["id"].(string)
+			ids <- id
+		}()
+	}
+	created, replayed := 0, 0
+	first := ""
+	for i := 0; i < n; i++ {
+		switch <-codes {
+		case 201:
+			created++
+		case 200:
+			replayed++
+		}
+		id := <-ids
+		if first == "" {
+			first = id
+		} else if id != first {
+			t.Fatalf("two ticket ids for one externalId: %s %s", first, id)
+		}
+	}
+	if created != 1 || replayed != n-1 {
+		t.Fatalf("created %d replayed %d", created, replayed)
+	}
+	waitFor(t, 10*time.Second, "the remote request", func() bool { return len(w.kit.TWH.Requests()) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	if got := len(w.kit.TWH.Requests()); got != 1 {
+		t.Fatalf("%d remote requests", got)
+	}
+}
