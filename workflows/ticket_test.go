@@ -641,3 +641,32 @@ func TestStateQueryAtEachStage(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+func TestLongTextTruncatedForTheWorxHubAndKeptOnTimeline(t *testing.T) {
+	h := newHarness(t, "req-long")
+	h.in.Request.Title = strings.Repeat("T", 250)
+	h.in.Request.Answers = map[string]string{"floor": "2", "pets": "cat"}
+	h.in.Request.Attachments = []vendorapi.Attachment{{Name: "sink.jpg", URL: "https://files.example/sink.jpg"}}
+	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.run()
+	wr := h.remote()
+	if n := len([]rune(wr.Title)); n != 200 || !strings.HasSuffix(wr.Title, "…") {
+		t.Fatalf("title %d runes: %q", n, wr.Title)
+	}
+	if !strings.Contains(wr.Description, "- floor: 2\n- pets: cat") || !strings.Contains(wr.Description, "- sink.jpg: https://files.example/sink.jpg") {
+		t.Fatalf("answers and attachments should follow the description: %q", wr.Description)
+	}
+	evs, err := h.kit.Store.ListEvents(context.Background(), h.in.Ref.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, e := range evs {
+		if e.Type == ticket.EventTruncated && strings.Contains(string(e.Payload), strings.Repeat("T", 250)) {
+			kept = true
+		}
+	}
+	if !kept {
+		t.Fatal("the full title must be kept on the timeline")
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,10 +234,58 @@ func HasComment(r *vendorapi.RemoteRequest, c vendorapi.Comment) bool {
 // Create creates a work request and returns its TWH id. A 409 duplicate_external_reference
 // means an earlier attempt (e.g. one that timed out after TWH committed it) already created
 // it: that id is returned with no error. Over-long texts are truncated (see Truncate).
+// ComposeDescription is the work request's description: TheWorxHub has no fields for intake
+// answers or attachments, so they follow the requester's text (answers sorted by question).
+func ComposeDescription(req vendorapi.NewRequest) string {
+	var b strings.Builder
+	b.WriteString(req.Description)
+	if len(req.Answers) > 0 {
+		keys := make([]string, 0, len(req.Answers))
+		for k := range req.Answers {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("\n\nAnswers:")
+		for _, k := range keys {
+			fmt.Fprintf(&b, "\n- %s: %s", k, req.Answers[k])
+		}
+	}
+	if len(req.Attachments) > 0 {
+		b.WriteString("\n\nAttachments:")
+		for _, a := range req.Attachments {
+			name := a.Name
+			if name == "" {
+				name = "file"
+			}
+			fmt.Fprintf(&b, "\n- %s: %s", name, a.URL)
+		}
+	}
+	return b.String()
+}
+
+// Truncations describes every field Create shortens to TheWorxHub's limits, with the full
+// text, so the ticket's timeline keeps what the work system could not.
+func (c *Client) Truncations(req vendorapi.NewRequest) []string {
+	var out []string
+	for _, f := range []struct {
+		name, text string
+		max        int
+	}{
+		{"title", req.Title, MaxTitle},
+		{"description", ComposeDescription(req), MaxDescription},
+		{"location", req.Location.Address, MaxLocation},
+	} {
+		if _, cut := Truncate(f.text, f.max); cut {
+			out = append(out, fmt.Sprintf("%s truncated to %d characters for TheWorxHub; full text: %s", f.name, f.max, f.text))
+		}
+	}
+	return out
+}
+
 func (c *Client) Create(ctx context.Context, req vendorapi.NewRequest) (string, error) {
 	const op = "create work request"
 	title, _ := Truncate(req.Title, MaxTitle)
-	desc, _ := Truncate(req.Description, MaxDescription)
+	desc, _ := Truncate(ComposeDescription(req), MaxDescription)
 	loc, _ := Truncate(req.Location.Address, MaxLocation)
 	body := createBody{
 		RequestType:       req.RequestType,
