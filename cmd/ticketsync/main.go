@@ -27,6 +27,7 @@ Usage:
   ticketsync migrate                     apply database migrations and exit
   ticketsync tickets <verb> [flags]      create | list | show | events | cancel | comment | hold | resume | retry
   ticketsync connections validate [-f F] check a connections file; lists every problem at once
+  ticketsync tenants keys create --tenant ID   mint an API key (stored hashed, printed once)
   ticketsync version
 
 Configuration comes from TICKETSYNC_* environment variables (see README).
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runTickets(ctx, args[1:], stdout, stderr)
 	case "connections":
 		err = runConnections(args[1:], stdout, stderr)
+	case "tenants":
+		err = runTenants(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketsync", config.Version)
 	case "help", "-h", "--help":

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/devstack"
+	"github.com/ticketsync/ticketsync/store"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -312,5 +313,36 @@ func devRestart(t *testing.T, bin string, first syscall.Signal) {
 			t.Fatalf("duplicate event id %s", e["id"])
 		}
 		seen[e["id"].(string)] = true
+	}
+}
+
+func TestTenantsKeysCreate(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ts.db")
+	t.Setenv("TICKETSYNC_DATABASE_URL", db)
+	if code, _, errOut := runCLI("tenants", "keys", "create", "--tenant", "ghost"); code != 1 || !strings.Contains(errOut, "not known") {
+		t.Fatalf("unknown tenant: %d %s", code, errOut)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpsertTenant(ctx, store.Tenant{ID: "sunrise", Name: "Sunrise"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("tenants", "keys", "create", "--tenant", "sunrise")
+	key := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(key, "tsk_sunrise_") {
+		t.Fatalf("create: %d %q %s", code, out, errOut)
+	}
+	if tenant, err := st.TenantByAPIKey(ctx, key); err != nil || tenant != "sunrise" {
+		t.Fatalf("the new key does not authenticate: %q %v", tenant, err)
+	}
+	if code, _, _ := runCLI("tenants", "keys"); code != 2 {
+		t.Fatalf("usage: %d", code)
 	}
 }
