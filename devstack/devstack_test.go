@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/ticket"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
@@ -55,13 +56,7 @@ func post(t *testing.T, s *Stack, path string, body any) (int, map[string]any) {
 
 func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.WaitFor(t, within, what, cond)
 }
 
 func remoteFor(s *Stack, ext string) (twhsim.WorkRequest, bool) {

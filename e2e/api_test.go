@@ -187,14 +187,7 @@ func TestTheWorxHubWebhookSignatureAndPoke(t *testing.T) {
 	key := w.kit.APIKey
 	_, created := w.call("POST", "/v1/tickets", key, ticketBody("hook-1"))
 	id := created["id"].(string)
-	var remote twhsim.WorkRequest
-	waitFor(t, 10*time.Second, "remote request", func() bool {
-		r := w.kit.TWH.Requests()
-		if len(r) == 1 {
-			remote = r[0]
-		}
-		return len(r) == 1
-	})
+	remote := w.oneRemote()
 	waitFor(t, 10*time.Second, "remote id in the read model", func() bool {
 		_, v := w.call("GET", "/v1/tickets/"+id, key, nil)
 		return v["remoteId"] == remote.ID

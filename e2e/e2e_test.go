@@ -100,6 +100,20 @@ func (w *world) call(method, path, key string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// oneRemote waits for the simulator to hold exactly one request and returns it.
+func (w *world) oneRemote() twhsim.WorkRequest {
+	w.t.Helper()
+	var remote twhsim.WorkRequest
+	waitFor(w.t, 10*time.Second, "the remote request", func() bool {
+		r := w.kit.TWH.Requests()
+		if len(r) == 1 {
+			remote = r[0]
+		}
+		return len(r) == 1
+	})
+	return remote
+}
+
 func ticketBody(ext string) map[string]any {
 	return map[string]any{"connection": testkit.Connection, "externalId": ext, "requestType": "Maintenance",
 		"title": "Leaking sink", "description": "The bathroom sink drips.",
@@ -109,13 +123,7 @@ func ticketBody(ext string) map[string]any {
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.WaitFor(t, within, what, cond)
 }
 
 func TestEndToEnd(t *testing.T) {

@@ -25,14 +25,7 @@ func TestRecordTicketHistory(t *testing.T) {
 		t.Fatalf("create: %d %v", code, created)
 	}
 	id, wfID := created["id"].(string), created["workflowId"].(string)
-	var remote twhsim.WorkRequest
-	waitFor(t, 10*time.Second, "remote request", func() bool {
-		r := w.kit.TWH.Requests()
-		if len(r) == 1 {
-			remote = r[0]
-		}
-		return len(r) == 1
-	})
+	remote := w.oneRemote()
 	staff := func(status, feedback string, visible bool) {
 		t.Helper()
 		var fb *twhsim.FeedbackInput

@@ -140,19 +140,29 @@ func runAPI(ctx context.Context, stderr io.Writer) error {
 	return a.ServeAPI(ctx, ln)
 }
 
-func runMigrate(ctx context.Context, stdout io.Writer) error {
+// openStore opens and migrates the store named by TICKETSYNC_DATABASE_URL.
+func openStore(ctx context.Context) (*store.Store, error) {
 	env, err := loadEnv()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, err := store.Open(ctx, env.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func runMigrate(ctx context.Context, stdout io.Writer) error {
+	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
 	return nil
 }

@@ -27,18 +27,11 @@ func runTenants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *tenant == "" {
 		return usageError{"tenants keys create: --tenant is required"}
 	}
-	env, err := loadEnv()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, env.DatabaseURL)
+	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		return err

@@ -164,3 +164,15 @@ func (k *Kit) connection(id, tenant, clientID string) config.Connection {
 		Mapping: "theworxhub-v1",
 	}
 }
+
+// WaitFor polls cond every 50 ms until it holds, failing the test after within.
+func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
