@@ -68,7 +68,7 @@ type Feedback struct {
 type Attention struct {
 	Since  time.Time `json:"since"`
 	Reason string    `json:"reason"`
-	Step   string    `json:"step,omitempty"` // create | poll | status | cancel | delivery | config
+	Step   string    `json:"step,omitempty"` // create | poll | status | cancel | comment | delivery
 }
 
 // Pause says why syncing is paused (the hold signal) and since when.

@@ -931,12 +931,22 @@ func (r *run) forwardComments() error {
 		var out vendorapi.Comment
 		err := workflow.ExecuteActivity(actx, acts.AddRemoteComment, activities.CommentInput{Ref: r.ref(), RemoteID: r.s.RemoteID,
 			Comment: vendorapi.Comment{Text: c.Text, Author: c.Author}, Seq: r.s.Seq + 1}).Get(ctx, &out)
+		if err != nil && !isNonRetryable(err) {
+			// The work system stayed unreachable for the whole retry window: keep the comment
+			// at the head of the queue, park, and try again at the next wake (or on retry).
+			r.s.LastError = errText(err)
+			r.park("comment", "could not forward a requester comment: "+errText(err))
+			return r.sync()
+		}
 		r.s.PendingComments = r.s.PendingComments[1:]
 		if err != nil {
 			// A comment the work system refuses (e.g. request already closed) cannot be
 			// delivered later either: record it on the timeline for the operator.
 			r.emitLocal(ticket.EventCommentForwarded, "comment NOT forwarded: "+errText(err))
 		} else {
+			if r.s.NeedsAttention != nil && r.s.NeedsAttention.Step == "comment" {
+				r.unpark()
+			}
 			r.emitLocal(ticket.EventCommentForwarded, "comment forwarded as "+out.ID)
 		}
 		r.pollNow = true // the comment bumps modifiedAt; pick up anything else that changed
