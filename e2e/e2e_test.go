@@ -16,6 +16,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/temporaltest"
 
@@ -224,6 +225,30 @@ func TestEndToEnd(t *testing.T) {
 	var st workflows.TicketState
 	if err := v.Get(&st); err != nil || st.Status != "InProgress" || st.RemoteID != remote.ID {
 		t.Fatalf("state query: %+v %v", st, err)
+	}
+	// Temporal Web lists our signals and query (workflow metadata) and shows current details.
+	mv, err := c.QueryWorkflow(ctx, wfID, "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := mv.Get(&meta); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, d := range meta.GetDefinition().GetSignalDefinitions() {
+		names[d.GetName()] = d.GetDescription() != ""
+	}
+	for _, d := range meta.GetDefinition().GetQueryDefinitions() {
+		names[d.GetName()] = d.GetDescription() != ""
+	}
+	for _, n := range []string{"cancel", "comment", "hold", "resume", "poke", "retry", "skip", "state"} {
+		if !names[n] {
+			t.Errorf("workflow metadata lacks a described %q: %v", n, names)
+		}
+	}
+	if !strings.Contains(meta.GetCurrentDetails(), "InProgress") {
+		t.Errorf("current details %q", meta.GetCurrentDetails())
 	}
 	waitFor(t, 10*time.Second, "search by TicketStatus", func() bool {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{

@@ -178,9 +178,9 @@ func Ticket(ctx workflow.Context, in TicketInput) (TicketResult, error) {
 	if err != nil {
 		return TicketResult{}, err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (TicketState, error) {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState, func() (TicketState, error) {
 		return r.view(), nil
-	}); err != nil {
+	}, workflow.QueryHandlerOptions{Description: "The ticket's full state: ids, statuses, needsAttention, paused, polls, events."}); err != nil {
 		return TicketResult{}, fmt.Errorf("register state query: %w", err)
 	}
 	workflow.Go(ctx, r.deliveryLoop)
@@ -220,13 +220,17 @@ func newRun(ctx workflow.Context, in TicketInput) (*run, error) {
 			MappingVersion: in.MappingVersion, CreatedAt: now, UpdatedAt: now, Runs: 1,
 		}
 	}
-	r.cancelCh = workflow.GetSignalChannel(ctx, SignalCancel)
-	r.commentCh = workflow.GetSignalChannel(ctx, SignalComment)
-	r.holdCh = workflow.GetSignalChannel(ctx, SignalHold)
-	r.resumeCh = workflow.GetSignalChannel(ctx, SignalResume)
-	r.pokeCh = workflow.GetSignalChannel(ctx, SignalPoke)
-	r.retryCh = workflow.GetSignalChannel(ctx, SignalRetry)
-	r.skipCh = workflow.GetSignalChannel(ctx, SignalSkip)
+	// Descriptions show up in Temporal Web's signal dialog (workflow metadata).
+	ch := func(name, desc string) workflow.ReceiveChannel {
+		return workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: desc})
+	}
+	r.cancelCh = ch(SignalCancel, `Cancel the request (remote first). Input: {"reason": "…"}`)
+	r.commentCh = ch(SignalComment, `Forward a requester comment. Input: {"text": "…", "author": "…"}`)
+	r.holdCh = ch(SignalHold, `Pause syncing. Input: {"reason": "…"}`)
+	r.resumeCh = ch(SignalResume, "Resume syncing and poll now.")
+	r.pokeCh = ch(SignalPoke, "Poll the work system now (something changed there).")
+	r.retryCh = ch(SignalRetry, "Re-run the parked step now (create, poll, cancel, comment or a blocked delivery).")
+	r.skipCh = ch(SignalSkip, "Drop the event whose delivery was abandoned so later events can flow.")
 	return r, nil
 }
 
@@ -642,6 +646,26 @@ func (r *run) upsertSearchAttributes() {
 	}
 }
 
+// details is the one-paragraph story Temporal Web shows as the workflow's current details.
+func (r *run) details() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**", r.s.Status)
+	if r.s.RemoteID != "" {
+		fmt.Fprintf(&b, " · remote %s is %s", r.s.RemoteID, r.s.RemoteStatus)
+		if r.s.Category != "" {
+			fmt.Fprintf(&b, " (%s)", r.s.Category)
+		}
+	}
+	if r.s.NeedsAttention != nil {
+		fmt.Fprintf(&b, "\n\nNeeds attention since %s: %s", r.s.NeedsAttention.Since.Format(time.RFC3339), r.s.NeedsAttention.Reason)
+	}
+	if r.s.Paused != nil {
+		fmt.Fprintf(&b, "\n\nPaused since %s: %s", r.s.Paused.Since.Format(time.RFC3339), r.s.Paused.Reason)
+	}
+	fmt.Fprintf(&b, "\n\nEvents delivered %d, pending %d.", r.s.Events.Delivered, len(r.s.Outbox))
+	return b.String()
+}
+
 // changed marks the read model as stale.
 func (r *run) changed() { r.changes++ }
 
@@ -659,6 +683,7 @@ func (r *run) syncIn(ctx workflow.Context) error {
 	}
 	r.syncing = true
 	defer func() { r.syncing = false }()
+	workflow.SetCurrentDetails(ctx, r.details())
 	captured, events := r.changes, r.newEvents
 	r.s.UpdatedAt = workflow.Now(ctx).UTC()
 	in := activities.SyncInput{Ref: r.ref(), MappingVersion: r.s.MappingVersion, Request: r.in.Request,
