@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -145,7 +146,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 			if item.ModifiedAt.After(newMark) {
 				newMark = item.ModifiedAt
 			}
-			if err := a.pokeRemote(ctx, conn, item.ID); err != nil {
+			if err := a.PokeRemote(ctx, conn, item); err != nil {
 				return err
 			}
 			p.Pokes++
@@ -170,16 +171,27 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 	return nil
 }
 
-// pokeRemote signals `poke` to the ticket owning a remote request, if it is ours and open.
-func (a *Activities) pokeRemote(ctx context.Context, conn, remoteID string) error {
-	t, err := a.Store.GetTicketByRemoteID(ctx, conn, remoteID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // not a ticketsync request (or not yet recorded): its own timer covers it
+// PokeRemote signals `poke` to the ticket owning a remote request, if it is ours and open. The
+// ticket is found by the remote id in the read model or, before the read model has it (a change
+// right after the create), by reading our reference back.
+func (a *Activities) PokeRemote(ctx context.Context, conn string, item vendorapi.RemoteRequest) error {
+	t, err := a.Store.GetTicketByRemoteID(ctx, conn, item.ID)
+	if err == nil {
+		return a.Poke(ctx, t.WorkflowID)
 	}
-	if err != nil {
-		return fmt.Errorf("find ticket for remote %s: %w", remoteID, err)
+	if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("find ticket for remote %s: %w", item.ID, err)
 	}
-	return a.Poke(ctx, t.WorkflowID)
+	c, cerr := a.Connections.Get(conn)
+	if cerr != nil {
+		return nil
+	}
+	if p, ok := c.Work.(vendorapi.ReferenceParser); ok && item.ExternalReference != "" {
+		if ext, ok := p.ParseReference(conn, item.ExternalReference); ok {
+			return a.Poke(ctx, ticket.WorkflowID(conn, ext))
+		}
+	}
+	return nil // not a ticketsync request: nothing to poke (each ticket's timer covers the rest)
 }
 
 // Poke signals a ticket workflow to poll now; a finished or unknown workflow is not an error.

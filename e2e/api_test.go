@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/internal/testkit"
+	"github.com/ticketsync/ticketsync/store"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -282,5 +284,29 @@ func TestConcurrentDuplicateCreates(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if got := len(w.kit.TWH.Requests()); got != 1 {
 		t.Fatalf("%d remote requests", got)
+	}
+}
+
+// A push about a request whose remote id the read model does not have yet (staff acted right
+// after the create) still reaches its ticket, through the reference read back from TheWorxHub.
+func TestWebhookBeforeTheReadModelHasTheRemoteID(t *testing.T) {
+	w := newWorld(t)
+	key := w.kit.APIKey
+	_, created := w.call("POST", "/v1/tickets", key, ticketBody("early-1"))
+	id := created["id"].(string)
+	remote := w.oneRemote()
+	waitFor(t, 10*time.Second, "remote id recorded", func() bool {
+		_, v := w.call("GET", "/v1/tickets/"+id, key, nil)
+		return v["remoteId"] == remote.ID
+	})
+	// Forget the remote id in the read model, as if the sync had not happened yet.
+	if err := w.kit.Store.UpdateTicketState(context.Background(), store.TicketState{ID: id, Status: "Requested", UpdatedAt: time.Now().UTC().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.kit.TWH.SetCategory(remote.ID, "Plumbing"); err != nil { // the simulator pushes
+		t.Fatal(err)
+	}
+	if err := waitPortal(w, id, "InProgress"); err != nil {
+		t.Fatal(err)
 	}
 }

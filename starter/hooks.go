@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +9,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 	"github.com/ticketsync/ticketsync/workflows"
 )
@@ -52,7 +56,14 @@ func (a *API) theWorxHubHook(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	t, err := a.Store.GetTicketByRemoteID(r.Context(), connID, ev.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		// Not one of ours (or not recorded yet): acknowledge so the sender does not retry.
+		// Not recorded yet (a change right after the create) or not ours: read the request's
+		// reference back from the work system to find its ticket.
+		if wfID, ok := a.workflowForUnrecordedRemote(r.Context(), conn, ev.ID); ok {
+			if err := a.Tickets.Signal(r.Context(), wfID, workflows.SignalPoke, nil); err == nil {
+				writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "workflowId": wfID})
+				return nil
+			}
+		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "ticket": nil})
 		return nil
 	}
@@ -64,6 +75,26 @@ func (a *API) theWorxHubHook(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "ticket": t.ID})
 	return nil
+}
+
+// workflowForUnrecordedRemote asks the work system for a request's reference and reads the
+// ticket's workflow id from it (bounded: the push must be answered quickly).
+func (a *API) workflowForUnrecordedRemote(ctx context.Context, conn *connectors.Conn, remoteID string) (string, bool) {
+	p, ok := conn.Work.(vendorapi.ReferenceParser)
+	if !ok {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	remote, err := conn.Work.Get(ctx, remoteID)
+	if err != nil || remote == nil {
+		return "", false
+	}
+	ext, ok := p.ParseReference(conn.ID, remote.ExternalReference)
+	if !ok {
+		return "", false
+	}
+	return ticket.WorkflowID(conn.ID, ext), true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

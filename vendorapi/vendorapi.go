@@ -100,6 +100,13 @@ type WorkSystem interface {
 	AddComment(ctx context.Context, id string, c Comment) (Comment, error)
 }
 
+// ReferenceParser is implemented by work systems whose references can be read back into the
+// request system's id (not possible for hashed references). It lets a change notification reach
+// its ticket even before the ticket's read model has recorded the remote id.
+type ReferenceParser interface {
+	ParseReference(connectionID, reference string) (externalID string, ok bool)
+}
+
 // ChangePage is one page of a work system's change feed.
 type ChangePage struct {
 	Items      []RemoteRequest

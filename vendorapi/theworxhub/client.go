@@ -183,6 +183,20 @@ func ExternalReference(connectionID, externalID string) string {
 	return "ticketsync:" + hex.EncodeToString(sum[:])[:40]
 }
 
+// ParseReference reads the external id back from a reference of this connection; hashed
+// references (and other connections') are not readable.
+func (c *Client) ParseReference(connectionID, reference string) (string, bool) {
+	prefix := "ticketsync:" + connectionID + ":"
+	if !strings.HasPrefix(reference, prefix) {
+		return "", false
+	}
+	ext := strings.TrimPrefix(reference, prefix)
+	if ext == "" || ExternalReference(connectionID, ext) != reference {
+		return "", false
+	}
+	return ext, true
+}
+
 // Truncate shortens s to at most max characters (runes), ending it with "…" when it had to
 // cut, and reports whether it did. TWH rejects over-long fields with a 422 that would park
 // the ticket; the caller records the full text in the ticket timeline instead.
