@@ -142,12 +142,12 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 			if _, dup := seen[key]; dup {
 				continue
 			}
+			if err := a.PokeRemote(ctx, conn, item); err != nil {
+				return err // not marked seen, watermark unchanged: the next read pokes again
+			}
 			seen[key] = item.ModifiedAt
 			if item.ModifiedAt.After(newMark) {
 				newMark = item.ModifiedAt
-			}
-			if err := a.PokeRemote(ctx, conn, item); err != nil {
-				return err
 			}
 			p.Pokes++
 		}
