@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/ticketsync/ticketsync/devstack"
+	"github.com/ticketsync/ticketsync/internal/pgtest"
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/starter"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
@@ -40,7 +41,10 @@ func newWorld(t *testing.T) *world { return newWorldWith(t, true) }
 
 // newWorldWith optionally leaves out the simulator's webhook (to prove the change feed alone
 // delivers updates quickly).
-func newWorldWith(t *testing.T, webhook bool) *world {
+func newWorldWith(t *testing.T, webhook bool) *world { return newWorldOn(t, webhook, "") }
+
+// newWorldOn also chooses the store (default: SQLite in a temp dir).
+func newWorldOn(t *testing.T, webhook bool, databaseURL string) *world {
 	t.Helper()
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -60,7 +64,7 @@ func newWorldWith(t *testing.T, webhook bool) *world {
 	if webhook {
 		hook = apiURL + "/v1/hooks/theworxhub/" + testkit.Connection
 	}
-	kit := testkit.New(t, testkit.Options{WebhookURL: hook})
+	kit := testkit.New(t, testkit.Options{WebhookURL: hook, DatabaseURL: databaseURL})
 	kit.Activities.Temporal = c
 
 	w := workers.New(c, kit.Activities, workers.Options{TaskQueue: "ticketsync"})
@@ -127,8 +131,12 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	testkit.WaitFor(t, within, what, cond)
 }
 
-func TestEndToEnd(t *testing.T) {
-	w := newWorld(t)
+func TestEndToEnd(t *testing.T) { endToEnd(t, newWorld(t)) }
+
+// The same story with the production store: PostgreSQL (a fresh schema; fails in CI if absent).
+func TestEndToEndOnPostgreSQL(t *testing.T) { endToEnd(t, newWorldOn(t, true, pgtest.SchemaURL(t))) }
+
+func endToEnd(t *testing.T, w *world) {
 	key := w.kit.APIKey
 
 	code, created := w.call("POST", "/v1/tickets", key, ticketBody("cubigo-9001"))

@@ -2,101 +2,27 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
+
+	"github.com/ticketsync/ticketsync/internal/pgtest"
 )
 
 // Every test runs against both backends: SQLite (a fresh temp file per test)
 // and PostgreSQL (a fresh schema per test in TICKETSYNC_TEST_DATABASE_URL).
 // With CI set, an unreachable PostgreSQL fails the tests instead of skipping.
 
-const defaultPGURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// pgAdminDB and newPGSchemaURL come from internal/pgtest (shared with the end-to-end tests).
+func pgAdminDB(t *testing.T) *sqlx.DB { return pgtest.Admin(t) }
 
-func pgURL() string {
-	if v := os.Getenv("TICKETSYNC_TEST_DATABASE_URL"); v != "" {
-		return v
-	}
-	return defaultPGURL
-}
+func newPGSchemaURL(t *testing.T) string { return pgtest.SchemaURL(t) }
 
-var (
-	pgOnce  sync.Once
-	pgAdmin *sqlx.DB
-	pgErr   error
-)
+func randomSuffix(t *testing.T) string { return pgtest.RandomSuffix(t) }
 
-// pgAdminDB returns a connection for creating/dropping test schemas, or
-// fails/skips the test when PostgreSQL is unreachable.
-func pgAdminDB(t *testing.T) *sqlx.DB {
-	t.Helper()
-	pgOnce.Do(func() {
-		db, err := sqlx.Open("postgres", pgURL())
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err = db.PingContext(ctx)
-			cancel()
-		}
-		if err != nil {
-			pgErr = err
-			if db != nil {
-				db.Close()
-			}
-			return
-		}
-		pgAdmin = db
-	})
-	if pgErr != nil {
-		msg := "PostgreSQL at " + redact(pgURL()) + " is unreachable (set TICKETSYNC_TEST_DATABASE_URL, or start it with `pg_ctlcluster <version> main start`): " + pgErr.Error()
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " — skipping PostgreSQL tests (they fail when CI is set)")
-	}
-	return pgAdmin
-}
-
-func randomSuffix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// newPGSchemaURL creates an empty schema, registers its removal, and returns
-// a database URL whose connections use it as search_path.
-func newPGSchemaURL(t *testing.T) string {
-	t.Helper()
-	admin := pgAdminDB(t)
-	schema := "ts_test_" + randomSuffix(t)
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(pgURL())
-	if err != nil {
-		t.Fatalf("parse %s: %v", pgURL(), err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func pgURL() string { return pgtest.URL() }
 
 // backend describes one database flavour; newURL returns the URL of a fresh,
 // empty database for one test.
