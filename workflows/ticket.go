@@ -170,6 +170,7 @@ type run struct {
 	newEvents        []ticket.Event // emitted since the last sync (timeline rows to insert)
 	pollNow          bool
 	retryRequested   bool
+	startPolls       int // polls carried into this run (bounds the run's own polls)
 }
 
 // Ticket is the workflow of one ticket (DESIGN.md §3).
@@ -210,8 +211,10 @@ func newRun(ctx workflow.Context, in TicketInput) (*run, error) {
 		r.pollInterval = DefaultPollInterval
 	}
 	if in.State != nil {
-		r.s = in.State
+		st := *in.State // a copy: the run's counters must not alias its input
+		r.s = &st
 		r.s.Runs++
+		r.startPolls = st.Polls
 	} else {
 		now := workflow.Now(ctx)
 		r.s = &TicketState{
@@ -314,15 +317,7 @@ func (r *run) shouldContinueAsNew() bool {
 	if r.deliveryInFlight {
 		return false // let the in-flight delivery settle: its result would be lost otherwise
 	}
-	return workflow.GetInfo(r.ctx).GetContinueAsNewSuggested() || r.s.Polls-r.pollsAtRunStart() >= MaxPollsPerRun
-}
-
-// pollsAtRunStart is the poll count carried into this run.
-func (r *run) pollsAtRunStart() int {
-	if r.in.State == nil {
-		return 0
-	}
-	return r.in.State.Polls
+	return workflow.GetInfo(r.ctx).GetContinueAsNewSuggested() || r.s.Polls-r.startPolls >= MaxPollsPerRun
 }
 
 // continueAsNew hands the whole state, including drained signals, to a fresh run.

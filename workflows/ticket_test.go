@@ -699,3 +699,33 @@ func TestCommentKeptAndParkedWhileWorkSystemIsDown(t *testing.T) {
 		t.Fatalf("comments at TheWorxHub: %+v", wr.Comments)
 	}
 }
+
+func TestContinueAsNewRepeatsInLaterRuns(t *testing.T) {
+	old := workflows.MaxPollsPerRun
+	workflows.MaxPollsPerRun = 2
+	t.Cleanup(func() { workflows.MaxPollsPerRun = old })
+	kit := testkit.New(t, testkit.Options{})
+	in := newHarnessWithKit(t, kit, "req-can-twice").in
+	for run := 1; run <= 3; run++ {
+		h := newHarnessWithKit(t, kit, "req-can-twice")
+		h.in = in
+		// Guard: a run that never continues-as-new is cancelled after 5 h (20 polls).
+		h.at(5*time.Hour, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+		h.env.ExecuteWorkflow(ticket.WorkflowType, h.in)
+		var can *workflow.ContinueAsNewError
+		if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+			t.Fatalf("run %d: want continue-as-new after %d polls, got %v", run, workflows.MaxPollsPerRun, err)
+		}
+		var next workflows.TicketInput
+		if err := decodeCANInput(can, &next); err != nil {
+			t.Fatal(err)
+		}
+		if next.State == nil || next.State.Runs != run || next.State.Polls < run*workflows.MaxPollsPerRun {
+			t.Fatalf("run %d carried %+v", run, next.State)
+		}
+		in = next
+	}
+	if n := len(kit.TWH.Requests()); n != 1 {
+		t.Fatalf("%d remote requests across runs", n)
+	}
+}
