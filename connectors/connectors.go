@@ -101,12 +101,8 @@ func build(c config.Connection, opts Options) (*Conn, error) {
 	}
 	switch c.RequestSystem.Kind {
 	case "portal":
-		secrets := c.RequestSystem.Secrets
-		if c.RequestSystem.Secret != "" {
-			secrets = append([]string{c.RequestSystem.Secret}, secrets...)
-		}
 		target := portal.Target{URL: c.RequestSystem.URL}
-		for _, s := range secrets {
+		for _, s := range c.RequestSystem.PortalSecrets() {
 			sec, err := portal.ParseSecret(s)
 			if err != nil {
 				return nil, fmt.Errorf("requestSystem.secret: %w", err)

@@ -198,21 +198,42 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Simulators.
-	s.TWH = twhsim.New(twhsim.Options{
-		Clients:          map[string]string{demoClientID: secrets.ClientSecret},
-		WebhookURL:       s.APIURL + "/v1/hooks/theworxhub/" + DemoConnection,
-		WebhookSecret:    secrets.WebhookSecret,
-		DisableRateLimit: opts.NoSimRateLimit,
-	})
+	// Configuration: the demo, or the operator's file.
+	var file *config.File
+	if opts.ConnectionsFile != "" {
+		file, err = config.LoadFile(opts.ConnectionsFile, os.LookupEnv)
+		if err == nil {
+			err = file.Validate()
+		}
+		if err != nil {
+			apiLn.Close()
+			twhLn.Close()
+			portalLn.Close()
+			return nil, fmt.Errorf("%s (--connections): %w", opts.ConnectionsFile, err)
+		}
+	} else {
+		file = s.demoConfig(secrets)
+		s.APIKey = secrets.APIKey
+		if err := file.Validate(); err != nil {
+			apiLn.Close()
+			twhLn.Close()
+			portalLn.Close()
+			return nil, fmt.Errorf("demo configuration: %w", err)
+		}
+	}
+	// Simulators: they accept the demo credentials and those of every configured connection
+	// that points at them.
+	simOpts, portalSecrets, err := s.simulatorSettings(file, secrets)
+	if err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	simOpts.DisableRateLimit = opts.NoSimRateLimit
+	s.TWH = twhsim.New(simOpts)
 	if err := s.restoreSim(); err != nil {
 		opts.Logger.Warn("simulator state not restored", "error", err)
 	}
-	portalSecret, err := portal.ParseSecret(secrets.PortalSecret)
-	if err != nil {
-		return nil, err
-	}
-	s.Portal = portalsim.New(portalsim.Options{Secrets: []portal.Secret{portalSecret}})
+	s.Portal = portalsim.New(portalsim.Options{Secrets: portalSecrets})
 	s.serve(twhLn, s.TWH)
 	s.serve(portalLn, s.Portal)
 
@@ -237,25 +258,6 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	s.Temporal = ts
 
-	// Configuration: the demo, or the operator's file.
-	var file *config.File
-	if opts.ConnectionsFile != "" {
-		file, err = config.LoadFile(opts.ConnectionsFile, os.LookupEnv)
-		if err == nil {
-			err = file.Validate()
-		}
-		if err != nil {
-			apiLn.Close()
-			return nil, fmt.Errorf("%s (--connections): %w", opts.ConnectionsFile, err)
-		}
-	} else {
-		file = s.demoConfig(secrets)
-		s.APIKey = secrets.APIKey
-		if err := file.Validate(); err != nil {
-			apiLn.Close()
-			return nil, fmt.Errorf("demo configuration: %w", err)
-		}
-	}
 	dbURL := "sqlite://" + filepath.Join(opts.DataDir, "ticketsync.db")
 	if opts.Ephemeral {
 		dbURL = "sqlite://:memory:"
@@ -295,6 +297,54 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.listeners = append(s.listeners, srv)
 	go func() { _ = srv.Serve(ln) }()
+}
+
+// simulatorSettings derives the simulators' accepted credentials: the demo ones, plus those of
+// each connection whose work system or portal URL points at a simulator of this stack.
+func (s *Stack) simulatorSettings(file *config.File, sec demoSecrets) (twhsim.Options, []portal.Secret, error) {
+	opts := twhsim.Options{
+		Clients:       map[string]string{demoClientID: sec.ClientSecret},
+		WebhookURL:    s.APIURL + "/v1/hooks/theworxhub/" + DemoConnection,
+		WebhookSecret: sec.WebhookSecret,
+	}
+	demoSecret, err := portal.ParseSecret(sec.PortalSecret)
+	if err != nil {
+		return opts, nil, err
+	}
+	secrets := []portal.Secret{demoSecret}
+	webhookSet := false
+	for _, c := range file.Connections {
+		if c.WorkSystem.Kind == "theworxhub" && pointsAt(c.WorkSystem.BaseURL, s.TWHURL) {
+			opts.Clients[c.WorkSystem.ClientID] = c.WorkSystem.ClientSecret
+			if !webhookSet && c.ID != DemoConnection {
+				// The simulator pushes to one target: the first configured connection on it.
+				opts.WebhookURL = s.APIURL + "/v1/hooks/theworxhub/" + c.ID
+				opts.WebhookSecret = c.WorkSystem.WebhookSecret
+				webhookSet = true
+			}
+		}
+		if c.RequestSystem.Kind == "portal" && pointsAt(c.RequestSystem.URL, s.PortalURL) {
+			for _, raw := range c.RequestSystem.PortalSecrets() {
+				ps, err := portal.ParseSecret(raw)
+				if err != nil {
+					return opts, nil, fmt.Errorf("connection %s: %w", c.ID, err)
+				}
+				secrets = append(secrets, ps)
+			}
+		}
+	}
+	return opts, secrets, nil
+}
+
+// pointsAt reports whether a configured URL targets a simulator's base URL (localhost and
+// 127.0.0.1 are the same host).
+func pointsAt(configured, base string) bool {
+	norm := func(u string) string {
+		u = strings.TrimRight(strings.ToLower(u), "/")
+		return strings.Replace(u, "://localhost:", "://127.0.0.1:", 1)
+	}
+	c, b := norm(configured), norm(base)
+	return c == b || strings.HasPrefix(c, b+"/")
 }
 
 // demoConfig is the demo tenant and its Cubigo-style portal → TheWorxHub connection, pointing

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +255,68 @@ func TestDemoPlaysScripts(t *testing.T) {
 	})
 	if !strings.Contains(out.String(), "created") {
 		t.Fatalf("demo printed no progress: %s", out.String())
+	}
+}
+
+// --connections replaces the demo; connections pointing at the simulators can use them.
+func TestDevStackWithOwnConnectionsFile(t *testing.T) {
+	port := func() int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	twhPort, portalPort := port(), port()
+	secret := "whsec_dGlja2V0c3luYy1wb3J0YWwtdGVzdC1zZWNyZXQtMzI="
+	file := filepath.Join(t.TempDir(), "connections.yaml")
+	yaml := fmt.Sprintf(`tenants:
+  - id: acme
+    name: Acme Living
+    apiKeys: ["${ACME_KEY}"]
+connections:
+  - id: acme-twh
+    tenant: acme
+    requestSystem: {kind: portal, url: "http://localhost:%d/acme", secret: "%s"}
+    workSystem: {kind: theworxhub, baseUrl: "http://127.0.0.1:%d", clientId: acme-client, clientSecret: "${ACME_TWH_SECRET}", webhookSecret: acme-hook}
+`, portalPort, secret, twhPort)
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ACME_KEY", "acme-key-0123456789")
+	t.Setenv("ACME_TWH_SECRET", "acme-twh-secret")
+	o := freeOptions(t)
+	o.ConnectionsFile, o.TWHSimPort, o.PortalSimPort = file, twhPort, portalPort
+	s := start(t, o)
+	defer s.Stop()
+	if s.APIKey != "" || strings.Contains(s.Banner(), "Demo tenant") {
+		t.Fatal("the demo must not be configured with --connections")
+	}
+	s.APIKey = "acme-key-0123456789"
+	body := demoTicket("acme-1")
+	body["connection"] = "acme-twh"
+	code, created := post(t, s, "/v1/tickets", body)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	id := created["id"].(string)
+	var wr twhsim.WorkRequest
+	waitUntil(t, 10*time.Second, "the request in the simulator", func() bool {
+		for _, r := range s.TWH.Requests() {
+			if r.ExternalReference == "ticketsync:acme-twh:acme-1" {
+				wr = r
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := s.TWH.SetCategory(wr.ID, "Plumbing"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "InProgress at the portal", func() bool { return hasEvent(s.Portal.EventsFor(id), "ticket.status_changed", "InProgress") })
+	// A demo-style create is refused: that connection does not exist here.
+	if code, _ := post(t, s, "/v1/tickets", demoTicket("demo-1")); code != http.StatusNotFound {
+		t.Fatalf("demo connection with --connections: %d", code)
 	}
 }
