@@ -219,6 +219,7 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	errCh := make(chan error, 1)
 	go func() { errCh <- srv.Serve(ln) }()
+	go a.pruneDeliveries(ctx, time.Hour, 72*time.Hour)
 	select {
 	case err := <-errCh:
 		return err
@@ -230,6 +231,25 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shut down API: %w", err)
 	}
 	return nil
+}
+
+// pruneDeliveries forgets inbound webhook delivery ids older than keep (they only dedupe
+// retries, which vendors stop after minutes), every interval until ctx ends.
+func (a *App) pruneDeliveries(ctx context.Context, interval, keep time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.Store.PruneDeliveries(ctx, time.Now().UTC().Add(-keep)); err != nil {
+			a.Logger.Warn("prune webhook deliveries", "error", err)
+		} else if n > 0 {
+			a.Logger.Debug("pruned webhook deliveries", "count", n)
+		}
+	}
 }
 
 // Close releases the Temporal client and the store.
