@@ -435,6 +435,9 @@ func TestNonRetryableCreateParksThenRetryAfterFix(t *testing.T) {
 	if len(evs) == 0 || evs[0].Event.Type != ticket.EventNeedsAttention || evs[0].Event.Attention == nil {
 		t.Fatalf("the request system must hear about the parked create first: %+v", h.portalEvents())
 	}
+	if body := string(evs[0].Body); !strings.Contains(body, `"status":null`) || !strings.Contains(body, `"previousStatus":null`) || !strings.Contains(body, `"attention":{"reason":`) {
+		t.Fatalf("a needs_attention before any portal status carries status null: %s", body)
+	}
 }
 
 func TestCancelWhileCreateParkedEndsCanceled(t *testing.T) {
