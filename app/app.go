@@ -11,9 +11,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
@@ -25,6 +29,7 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/workers"
+	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // NewLogger builds the process logger from TICKETSYNC_LOG_LEVEL / TICKETSYNC_LOG_FORMAT.
@@ -149,6 +154,54 @@ func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// EnsureSearchAttributes registers the ticket search attributes in the namespace when they are
+// missing (a fresh `temporal server start-dev`, say). Where the client may not register them
+// (e.g. a managed namespace), the error names the exact commands an operator runs instead.
+func (a *App) EnsureSearchAttributes(ctx context.Context) error {
+	want := workflows.SearchAttributeTypes()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	have, err := a.Temporal.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: a.Env.TemporalNamespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes of namespace %s: %w", a.Env.TemporalNamespace, err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range want {
+		got, ok := have.GetCustomAttributes()[name]
+		switch {
+		case !ok:
+			missing[name] = typ
+		case got != typ:
+			return fmt.Errorf("search attribute %s is registered as %s in namespace %s; ticketsync needs %s", name, got, a.Env.TemporalNamespace, typ)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = a.Temporal.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: a.Env.TemporalNamespace, SearchAttributes: missing})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		var cmds []string
+		for _, name := range sortedNames(missing) {
+			cmds = append(cmds, fmt.Sprintf("temporal operator search-attribute create --namespace %s --name %s --type %s",
+				a.Env.TemporalNamespace, name, strings.TrimPrefix(missing[name].String(), "INDEXED_VALUE_TYPE_")))
+		}
+		return fmt.Errorf("register search attributes: %w; register them once with:\n  %s", err, strings.Join(cmds, "\n  "))
+	}
+	a.Logger.Info("registered search attributes", "namespace", a.Env.TemporalNamespace, "names", sortedNames(missing))
+	return nil
+}
+
+func sortedNames(m map[string]enumspb.IndexedValueType) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Activities builds the activities with this process's clients.

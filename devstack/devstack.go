@@ -23,14 +23,13 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // Options configure the dev stack; zero values take the documented defaults.
@@ -54,14 +53,7 @@ type Options struct {
 }
 
 // SearchAttributes are the custom search attributes a ticket workflow sets (DESIGN.md §3).
-var SearchAttributes = map[string]enums.IndexedValueType{
-	"TicketTenant":         enums.INDEXED_VALUE_TYPE_KEYWORD,
-	"TicketConnection":     enums.INDEXED_VALUE_TYPE_KEYWORD,
-	"TicketExternalId":     enums.INDEXED_VALUE_TYPE_KEYWORD,
-	"TicketRemoteId":       enums.INDEXED_VALUE_TYPE_KEYWORD,
-	"TicketStatus":         enums.INDEXED_VALUE_TYPE_KEYWORD,
-	"TicketNeedsAttention": enums.INDEXED_VALUE_TYPE_BOOL,
-}
+var SearchAttributes = workflows.SearchAttributeTypes()
 
 // Demo names.
 const (

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -624,6 +625,18 @@ var (
 	SAStatus         = temporal.NewSearchAttributeKeyKeyword("TicketStatus")
 	SANeedsAttention = temporal.NewSearchAttributeKeyBool("TicketNeedsAttention")
 )
+
+// SearchAttributeKeys lists the ticket search attributes in a stable order.
+var SearchAttributeKeys = []temporal.SearchAttributeKey{SATenant, SAConnection, SAExternalID, SARemoteID, SAStatus, SANeedsAttention}
+
+// SearchAttributeTypes maps each ticket search attribute to its indexed type, for registration.
+func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
+	out := make(map[string]enumspb.IndexedValueType, len(SearchAttributeKeys))
+	for _, k := range SearchAttributeKeys {
+		out[k.GetName()] = k.GetValueType()
+	}
+	return out
+}
 
 func (r *run) upsertSearchAttributes() {
 	updates := []temporal.SearchAttributeUpdate{

@@ -112,6 +112,10 @@ func openApp(ctx context.Context, stderr io.Writer) (*app.App, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.EnsureSearchAttributes(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
