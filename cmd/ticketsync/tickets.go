@@ -28,6 +28,7 @@ Verbs:
   hold    <ticket-id> [--reason R]
   resume  <ticket-id>
   retry   <ticket-id>
+  skip    <ticket-id>                    drop an event whose delivery was abandoned
 
 Common flags (or environment):
   --api URL   API base URL (TICKETSYNC_API_URL, default http://127.0.0.1:8080)
