@@ -31,22 +31,28 @@ import (
 )
 
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	kit    *testkit.Kit
 	ts     *temporaltest.TestServer
 	apiURL string
 }
 
-func newWorld(t *testing.T) *world { return newWorldWith(t, true) }
+func newWorld(t testing.TB) *world { return newWorldWith(t, true) }
 
 // newWorldWith optionally leaves out the simulator's webhook (to prove the change feed alone
 // delivers updates quickly).
-func newWorldWith(t *testing.T, webhook bool) *world { return newWorldOn(t, webhook, "") }
+func newWorldWith(t testing.TB, webhook bool) *world { return newWorldOn(t, webhook, "") }
 
 // newWorldOn also chooses the store (default: SQLite in a temp dir).
-func newWorldOn(t *testing.T, webhook bool, databaseURL string) *world {
+func newWorldOn(t testing.TB, webhook bool, databaseURL string) *world {
 	t.Helper()
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	var ts *temporaltest.TestServer
+	if tt, ok := t.(*testing.T); ok {
+		ts = temporaltest.NewServer(temporaltest.WithT(tt))
+	} else {
+		ts = temporaltest.NewServer()
+		t.Cleanup(ts.Stop)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := ts.GetDefaultClient()
@@ -126,7 +132,7 @@ func ticketBody(ext string) map[string]any {
 		"requester": map[string]any{"name": "Ada Resident", "email": "ada@example.org"}}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, within, what, cond)
 }
