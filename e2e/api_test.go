@@ -11,7 +11,6 @@ import (
 
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/store"
-	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
@@ -243,8 +242,6 @@ type waitError struct {
 func (e *waitError) Error() string {
 	return "portal never received " + e.what + " (" + strings.Repeat("*", e.got) + " events)"
 }
-
-var _ = portalsim.Received{}
 
 // Concurrent duplicate creates (a portal retrying aggressively) yield one ticket, one 201 and
 // one remote request.

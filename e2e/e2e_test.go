@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -309,5 +308,4 @@ func endToEnd(t *testing.T, w *world) {
 	if len(w.kit.TWH.Requests()) != 1 {
 		t.Fatalf("remote requests: %d", len(w.kit.TWH.Requests()))
 	}
-	_ = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 }
