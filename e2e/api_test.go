@@ -201,8 +201,8 @@ func TestTheWorxHubWebhookSignatureAndPoke(t *testing.T) {
 	if code, _, _ := w.raw("POST", "/v1/hooks/theworxhub/nope", "", "application/json", body, nil); code != 404 {
 		t.Fatalf("unknown connection: %d", code)
 	}
-	// A correctly signed push pokes the ticket (the simulator's own webhook is not involved:
-	// staff change it without the sim knowing our URL? it does know; both paths converge).
+	// A correctly signed push pokes the ticket (the simulator pushes too; either is enough,
+	// and a second poke is harmless).
 	if _, err := w.kit.TWH.SetCategory(remote.ID, "Electrical"); err != nil {
 		t.Fatal(err)
 	}
