@@ -185,14 +185,7 @@ func TestSignalEndpointsValidateAndReachTheWorkflow(t *testing.T) {
 
 func TestTheWorxHubWebhookSignatureAndPoke(t *testing.T) {
 	w := newWorld(t)
-	key := w.kit.APIKey
-	_, created := w.call("POST", "/v1/tickets", key, ticketBody("hook-1"))
-	id := created["id"].(string)
-	remote := w.oneRemote()
-	waitFor(t, 10*time.Second, "remote id in the read model", func() bool {
-		_, v := w.call("GET", "/v1/tickets/"+id, key, nil)
-		return v["remoteId"] == remote.ID
-	})
+	id, remote := w.createRecorded("hook-1")
 	body := []byte(`{"event":"workrequest.updated","id":"` + remote.ID + `","modifiedAt":"2026-01-01T00:00:00.000Z"}`)
 	path := "/v1/hooks/theworxhub/" + testkit.Connection
 	if code, _, p := w.raw("POST", path, "", "application/json", body, map[string]string{"X-TWH-Signature": "sha256=00"}); code != 401 {
@@ -288,14 +281,7 @@ func TestConcurrentDuplicateCreates(t *testing.T) {
 // after the create) still reaches its ticket, through the reference read back from TheWorxHub.
 func TestWebhookBeforeTheReadModelHasTheRemoteID(t *testing.T) {
 	w := newWorld(t)
-	key := w.kit.APIKey
-	_, created := w.call("POST", "/v1/tickets", key, ticketBody("early-1"))
-	id := created["id"].(string)
-	remote := w.oneRemote()
-	waitFor(t, 10*time.Second, "remote id recorded", func() bool {
-		_, v := w.call("GET", "/v1/tickets/"+id, key, nil)
-		return v["remoteId"] == remote.ID
-	})
+	id, remote := w.createRecorded("early-1")
 	// Forget the remote id in the read model, as if the sync had not happened yet.
 	if err := w.kit.Store.UpdateTicketState(context.Background(), store.TicketState{ID: id, Status: "Requested", UpdatedAt: time.Now().UTC().Add(time.Hour)}); err != nil {
 		t.Fatal(err)

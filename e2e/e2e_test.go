@@ -124,6 +124,23 @@ func (w *world) oneRemote() twhsim.WorkRequest {
 	return remote
 }
 
+// createRecorded creates a ticket and waits until the simulator holds its one request and the
+// read model has recorded that request's id.
+func (w *world) createRecorded(ext string) (string, twhsim.WorkRequest) {
+	w.t.Helper()
+	code, created := w.call("POST", "/v1/tickets", w.kit.APIKey, ticketBody(ext))
+	if code != 201 {
+		w.t.Fatalf("create %s: %d %v", ext, code, created)
+	}
+	id := created["id"].(string)
+	remote := w.oneRemote()
+	waitFor(w.t, 10*time.Second, "remote id recorded", func() bool {
+		_, v := w.call("GET", "/v1/tickets/"+id, w.kit.APIKey, nil)
+		return v["remoteId"] == remote.ID
+	})
+	return id, remote
+}
+
 func ticketBody(ext string) map[string]any {
 	return map[string]any{"connection": testkit.Connection, "externalId": ext, "requestType": "Maintenance",
 		"title": "Leaking sink", "description": "The bathroom sink drips.",

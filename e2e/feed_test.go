@@ -26,14 +26,7 @@ func TestChangeFeedPokesChangedTickets(t *testing.T) {
 	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
 		t.Fatal(err)
 	}
-	_, created := w.call("POST", "/v1/tickets", w.kit.APIKey, ticketBody("feed-1"))
-	id := created["id"].(string)
-	waitFor(t, 10*time.Second, "remote request", func() bool { return len(w.kit.TWH.Requests()) == 1 })
-	remote := w.kit.TWH.Requests()[0]
-	waitFor(t, 10*time.Second, "remote id recorded", func() bool {
-		_, v := w.call("GET", "/v1/tickets/"+id, w.kit.APIKey, nil)
-		return v["remoteId"] == remote.ID
-	})
+	id, remote := w.createRecorded("feed-1")
 	began := time.Now()
 	if _, err := w.kit.TWH.SetCategory(remote.ID, "Plumbing"); err != nil {
 		t.Fatal(err)
