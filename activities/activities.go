@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -226,7 +225,6 @@ type CommentInput struct {
 	Ref      ticket.Ref        `json:"ref"`
 	RemoteID string            `json:"remoteId"`
 	Comment  vendorapi.Comment `json:"comment"`
-	Seq      int64             `json:"seq"`
 }
 
 // AddRemoteComment forwards a requester comment. The vendor's POST is not idempotent, so a
@@ -396,12 +394,4 @@ func PortalEvent(ref ticket.Ref, ev ticket.Event) portal.Event {
 		out.Attention = &portal.Attention{Reason: ev.Attention.Reason, Since: ev.Attention.Since.UTC()}
 	}
 	return out
-}
-
-// truncateForLog keeps log lines short.
-func truncateForLog(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -963,7 +963,7 @@ func (r *run) forwardComments() error {
 		actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("forward requester comment", time.Hour))
 		var out vendorapi.Comment
 		err := workflow.ExecuteActivity(actx, acts.AddRemoteComment, activities.CommentInput{Ref: r.ref(), RemoteID: r.s.RemoteID,
-			Comment: vendorapi.Comment{Text: c.Text, Author: c.Author}, Seq: r.s.Seq + 1}).Get(ctx, &out)
+			Comment: vendorapi.Comment{Text: c.Text, Author: c.Author}}).Get(ctx, &out)
 		if err != nil && !isNonRetryable(err) {
 			// The work system stayed unreachable for the whole retry window: keep the comment
 			// at the head of the queue, park, and try again at the next wake (or on retry).
