@@ -1,12 +1,16 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -33,7 +37,21 @@ type Env struct {
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info"`    // debug|info|warn|error
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text"`   // text|json
 	EventMaxAge       time.Duration `envconfig:"EVENT_MAX_AGE" default:"24h"` // then delivery is abandoned, ticket parked
-	Version           string        `ignored:"true"`                          // from the package var, not the env
+
+	// Reaching a Temporal cluster that wants TLS, mTLS or an API key (Temporal Cloud, a secured
+	// self-hosted cluster). TLS is on when TemporalTLS is true or any other TLS setting or the API
+	// key is set; with no CA file the system roots verify the server.
+	TemporalTLS           bool   `envconfig:"TEMPORAL_TLS"`             // TLS with the system roots
+	TemporalTLSCA         string `envconfig:"TEMPORAL_TLS_CA"`          // PEM file: CA(s) that signed the server certificate
+	TemporalTLSCert       string `envconfig:"TEMPORAL_TLS_CERT"`        // PEM file: client certificate (mTLS), with TLS_KEY
+	TemporalTLSKey        string `envconfig:"TEMPORAL_TLS_KEY"`         // PEM file: the client certificate's private key
+	TemporalTLSServerName string `envconfig:"TEMPORAL_TLS_SERVER_NAME"` // name to verify instead of the address's host
+	TemporalAPIKey        string `envconfig:"TEMPORAL_API_KEY"`         // sent as "Authorization: Bearer …"; never logged
+
+	// WorkerMetricsAddr is where `ticketsync worker` serves /metrics; "" turns it off.
+	WorkerMetricsAddr string `envconfig:"WORKER_METRICS_ADDR" default:"127.0.0.1:9090"`
+
+	Version string `ignored:"true"` // from the package var, not the env
 }
 
 // Bounds used by Validate. Upper bounds catch unit slips ("15h" meant as "15m" is fine, "15000h" is not).
@@ -129,6 +147,8 @@ func parseMessage(err error, t reflect.Type) string {
 		want = "a duration such as 30s, 5m or 1h30m"
 	case t.Kind() == reflect.Int:
 		want = "a whole number"
+	case t.Kind() == reflect.Bool:
+		want = "true or false"
 	}
 	return fmt.Sprintf("invalid value %q: want %s", pe.Value, want)
 }
@@ -173,6 +193,14 @@ func (e Env) Validate() error {
 	}
 	if !oneOf(e.LogFormat, LogFormats) {
 		add("LOG_FORMAT", "%q is not one of %s", e.LogFormat, strings.Join(LogFormats, ", "))
+	}
+	for _, p := range e.checkTemporalTLS() {
+		add(p.Field, "%s", p.Message)
+	}
+	if e.WorkerMetricsAddr != "" {
+		if msg := checkHostPort(e.WorkerMetricsAddr, true); msg != "" {
+			add("WORKER_METRICS_ADDR", "%s (or empty to turn the worker's /metrics off)", msg)
+		}
 	}
 	return ps.orNil()
 }
@@ -231,4 +259,123 @@ func checkHostPort(addr string, listen bool) string {
 		return fmt.Sprintf("%q has an invalid port", addr)
 	}
 	return ""
+}
+
+// TemporalTLSEnabled reports whether ticketsync dials Temporal over TLS.
+func (e Env) TemporalTLSEnabled() bool {
+	return e.TemporalTLS || e.TemporalTLSCA != "" || e.TemporalTLSCert != "" || e.TemporalTLSKey != "" ||
+		e.TemporalTLSServerName != "" || e.TemporalAPIKey != ""
+}
+
+// checkTemporalTLS validates the TLS and API-key settings; fields are without the prefix.
+// Files are read here so a bad path fails at start, not at the first reconnect.
+func (e Env) checkTemporalTLS() []Problem {
+	var ps []Problem
+	add := func(field, format string, a ...any) {
+		ps = append(ps, Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	if e.TemporalTLSCA != "" {
+		if _, err := loadCAPool(e.TemporalTLSCA); err != nil {
+			add("TEMPORAL_TLS_CA", "%v", err)
+		}
+	}
+	switch {
+	case e.TemporalTLSCert != "" && e.TemporalTLSKey == "":
+		add("TEMPORAL_TLS_KEY", "not set, but %s_TEMPORAL_TLS_CERT is: mTLS needs both; set %s_TEMPORAL_TLS_KEY to the PEM file of the client certificate's private key (or unset %s_TEMPORAL_TLS_CERT)",
+			EnvPrefix, EnvPrefix, EnvPrefix)
+	case e.TemporalTLSKey != "" && e.TemporalTLSCert == "":
+		add("TEMPORAL_TLS_CERT", "not set, but %s_TEMPORAL_TLS_KEY is: mTLS needs both; set %s_TEMPORAL_TLS_CERT to the PEM file of the client certificate (or unset %s_TEMPORAL_TLS_KEY)",
+			EnvPrefix, EnvPrefix, EnvPrefix)
+	case e.TemporalTLSCert != "":
+		if _, err := loadKeyPair(e.TemporalTLSCert, e.TemporalTLSKey, time.Now()); err != nil {
+			add("TEMPORAL_TLS_CERT", "%v", err)
+		}
+	}
+	if strings.ContainsAny(e.TemporalTLSServerName, " \t\r\n/:") {
+		add("TEMPORAL_TLS_SERVER_NAME", "%q is not a host name (no port, no scheme)", e.TemporalTLSServerName)
+	}
+	// Never echo the key: it is a credential.
+	if e.TemporalAPIKey != "" && strings.TrimSpace(e.TemporalAPIKey) != e.TemporalAPIKey {
+		add("TEMPORAL_API_KEY", "has leading or trailing white space or a line break (copied with a newline?)")
+	} else if strings.ContainsAny(e.TemporalAPIKey, " \t\r\n") {
+		add("TEMPORAL_API_KEY", "contains white space: an API key is a single token")
+	}
+	return ps
+}
+
+// TemporalTLSConfig is the TLS configuration for dialing Temporal, or nil for plaintext.
+//
+// The client certificate is read again at every TLS handshake, so a certificate renewed on disk
+// is used from the next reconnect on without a restart; when the files are momentarily
+// inconsistent (one replaced, the other not yet) the last good pair is kept.
+func (e Env) TemporalTLSConfig() (*tls.Config, error) {
+	if !e.TemporalTLSEnabled() {
+		return nil, nil
+	}
+	if err := e.checkTemporalTLSProblems(); err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: e.TemporalTLSServerName}
+	if e.TemporalTLSCA != "" {
+		pool, err := loadCAPool(e.TemporalTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("%s_TEMPORAL_TLS_CA: %w", EnvPrefix, err)
+		}
+		cfg.RootCAs = pool
+	}
+	if e.TemporalTLSCert != "" {
+		certFile, keyFile := e.TemporalTLSCert, e.TemporalTLSKey
+		first, err := loadKeyPair(certFile, keyFile, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("%s_TEMPORAL_TLS_CERT: %w", EnvPrefix, err)
+		}
+		var mu sync.Mutex
+		last := first
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if c, err := loadKeyPair(certFile, keyFile, time.Now()); err == nil {
+				last = c
+			}
+			return last, nil
+		}
+	}
+	return cfg, nil
+}
+
+// checkTemporalTLSProblems is checkTemporalTLS as an error, prefixed names.
+func (e Env) checkTemporalTLSProblems() error {
+	var ps Problems
+	for _, p := range e.checkTemporalTLS() {
+		ps = append(ps, Problem{Field: EnvPrefix + "_" + p.Field, Message: p.Message})
+	}
+	return ps.orNil()
+}
+
+func loadCAPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate (want the CA that signed the Temporal server's certificate, -----BEGIN CERTIFICATE-----)", path)
+	}
+	return pool, nil
+}
+
+func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
+	for _, f := range []string{certFile, keyFile} {
+		if _, err := os.ReadFile(f); err != nil {
+			return nil, fmt.Errorf("cannot read the client certificate or key: %w", err)
+		}
+	}
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate %s and key %s do not load as a pair: %w", certFile, keyFile, err)
+	}
+	if now.After(c.Leaf.NotAfter) {
+		return nil, fmt.Errorf("client certificate %s expired on %s", certFile, c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return &c, nil
 }

@@ -1,8 +1,17 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,6 +39,9 @@ func TestEnvNames(t *testing.T) {
 		"TICKETSYNC_TASK_QUEUE", "TICKETSYNC_HTTP_ADDR", "TICKETSYNC_POLL_INTERVAL",
 		"TICKETSYNC_CONNECTIONS_FILE", "TICKETSYNC_FEED_INTERVAL", "TICKETSYNC_WORKFLOW_POLLERS",
 		"TICKETSYNC_ACTIVITY_POLLERS", "TICKETSYNC_LOG_LEVEL", "TICKETSYNC_LOG_FORMAT", "TICKETSYNC_EVENT_MAX_AGE",
+		"TICKETSYNC_TEMPORAL_TLS", "TICKETSYNC_TEMPORAL_TLS_CA", "TICKETSYNC_TEMPORAL_TLS_CERT",
+		"TICKETSYNC_TEMPORAL_TLS_KEY", "TICKETSYNC_TEMPORAL_TLS_SERVER_NAME", "TICKETSYNC_TEMPORAL_API_KEY",
+		"TICKETSYNC_WORKER_METRICS_ADDR",
 	}
 	if got := EnvNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("EnvNames() = %v", got)
@@ -46,10 +58,14 @@ func TestLoadEnvDefaults(t *testing.T) {
 		DatabaseURL: "sqlite://./.ticketsync/ticketsync.db", TemporalAddress: "127.0.0.1:7233",
 		TemporalNamespace: "default", TaskQueue: "ticketsync", HTTPAddr: "127.0.0.1:8080",
 		PollInterval: 15 * time.Minute, FeedInterval: 5 * time.Second, WorkflowPollers: 8, ActivityPollers: 8,
-		LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, Version: Version,
+		LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, WorkerMetricsAddr: "127.0.0.1:9090",
+		Version: Version,
 	}
 	if env != want {
 		t.Fatalf("got  %+v\nwant %+v", env, want)
+	}
+	if env.TemporalTLSEnabled() {
+		t.Error("TLS is on by default")
 	}
 }
 
@@ -152,5 +168,215 @@ func TestEnvValidateDirect(t *testing.T) {
 	ps, _ := err.(Problems)
 	if len(ps) != 2 || !ps.Has("TICKETSYNC_POLL_INTERVAL") || !ps.Has("TICKETSYNC_WORKFLOW_POLLERS") {
 		t.Fatalf("%v", err)
+	}
+}
+
+func TestWorkerMetricsAddr(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("TICKETSYNC_WORKER_METRICS_ADDR", "") // set but empty: the worker serves no /metrics
+	env, err := LoadEnv()
+	if err != nil || env.WorkerMetricsAddr != "" {
+		t.Fatalf("empty: %q, %v", env.WorkerMetricsAddr, err)
+	}
+	t.Setenv("TICKETSYNC_WORKER_METRICS_ADDR", ":9464")
+	if env, err = LoadEnv(); err != nil || env.WorkerMetricsAddr != ":9464" {
+		t.Fatalf("all interfaces: %q, %v", env.WorkerMetricsAddr, err)
+	}
+	t.Setenv("TICKETSYNC_WORKER_METRICS_ADDR", "9090")
+	_, err = LoadEnv()
+	var ps Problems
+	if !errors.As(err, &ps) || !ps.Has("TICKETSYNC_WORKER_METRICS_ADDR") || !strings.Contains(err.Error(), "or empty") {
+		t.Fatalf("bad address: %v", err)
+	}
+}
+
+// pki writes a CA and a client certificate signed by it (PEM files in a temp dir).
+type pki struct {
+	dir                       string
+	caFile, certFile, keyFile string
+	ca                        *x509.Certificate
+	caKey                     *ecdsa.PrivateKey
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	p := &pki{dir: t.TempDir()}
+	p.caKey = genKey(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.caKey.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ca, err = x509.ParseCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+	p.caFile = p.write(t, "ca.pem", "CERTIFICATE", der)
+	p.certFile, p.keyFile = p.client(t, "client", time.Now().Add(time.Hour))
+	return p
+}
+
+func genKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// client issues a client certificate named cn, valid until notAfter; returns cert and key files.
+func (p *pki) client(t *testing.T, cn string, notAfter time.Time) (string, string) {
+	t.Helper()
+	key := genKey(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.write(t, cn+".pem", "CERTIFICATE", der), p.write(t, cn+"-key.pem", "EC PRIVATE KEY", kder)
+}
+
+func (p *pki) write(t *testing.T, name, typ string, der []byte) string {
+	t.Helper()
+	f := filepath.Join(p.dir, name)
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func validEnv() Env {
+	return Env{DatabaseURL: "sqlite://x.db", TemporalAddress: "temporal.example:7233", TemporalNamespace: "default",
+		TaskQueue: "q", HTTPAddr: "127.0.0.1:8080", PollInterval: time.Minute, FeedInterval: time.Second,
+		WorkflowPollers: 8, ActivityPollers: 8, LogLevel: "info", LogFormat: "text", EventMaxAge: time.Hour}
+}
+
+func TestTemporalTLSValidate(t *testing.T) {
+	p := newPKI(t)
+	expiredCert, expiredKey := p.client(t, "expired", time.Now().Add(-time.Hour))
+	otherCert, _ := p.client(t, "other", time.Now().Add(time.Hour))
+	missing := filepath.Join(p.dir, "missing.pem")
+	for _, tc := range []struct {
+		name  string
+		set   func(*Env)
+		field string
+		want  []string // substrings of the message
+	}{
+		{"cert without key", func(e *Env) { e.TemporalTLSCert = p.certFile }, "TICKETSYNC_TEMPORAL_TLS_KEY",
+			[]string{"mTLS needs both", "set TICKETSYNC_TEMPORAL_TLS_KEY to the PEM file"}},
+		{"key without cert", func(e *Env) { e.TemporalTLSKey = p.keyFile }, "TICKETSYNC_TEMPORAL_TLS_CERT",
+			[]string{"set TICKETSYNC_TEMPORAL_TLS_CERT to the PEM file"}},
+		{"unreadable CA", func(e *Env) { e.TemporalTLSCA = missing }, "TICKETSYNC_TEMPORAL_TLS_CA",
+			[]string{"cannot read the CA file", "missing.pem", "no such file"}},
+		{"CA not PEM", func(e *Env) { e.TemporalTLSCA = p.keyFile }, "TICKETSYNC_TEMPORAL_TLS_CA",
+			[]string{"holds no PEM certificate"}},
+		{"unreadable key", func(e *Env) { e.TemporalTLSCert, e.TemporalTLSKey = p.certFile, missing }, "TICKETSYNC_TEMPORAL_TLS_CERT",
+			[]string{"cannot read the client certificate or key", "missing.pem"}},
+		{"key of another certificate", func(e *Env) { e.TemporalTLSCert, e.TemporalTLSKey = otherCert, p.keyFile }, "TICKETSYNC_TEMPORAL_TLS_CERT",
+			[]string{"do not load as a pair"}},
+		{"expired client certificate", func(e *Env) { e.TemporalTLSCert, e.TemporalTLSKey = expiredCert, expiredKey }, "TICKETSYNC_TEMPORAL_TLS_CERT",
+			[]string{"expired on"}},
+		{"server name with port", func(e *Env) { e.TemporalTLSServerName = "temporal:7233" }, "TICKETSYNC_TEMPORAL_TLS_SERVER_NAME",
+			[]string{"not a host name"}},
+		{"API key with a newline", func(e *Env) { e.TemporalAPIKey = "sekrit-key-value\n" }, "TICKETSYNC_TEMPORAL_API_KEY",
+			[]string{"line break"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := validEnv()
+			tc.set(&e)
+			err := e.Validate()
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) != 1 || !ps.Has(tc.field) {
+				t.Fatalf("want one problem on %s, got %v", tc.field, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message lacks %q: %v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "sekrit") {
+				t.Error("the API key leaked into the error")
+			}
+			if _, cerr := e.TemporalTLSConfig(); cerr == nil {
+				t.Error("TemporalTLSConfig accepted what Validate rejects")
+			}
+		})
+	}
+}
+
+func TestTemporalTLSConfig(t *testing.T) {
+	e := validEnv()
+	if cfg, err := e.TemporalTLSConfig(); cfg != nil || err != nil {
+		t.Fatalf("plaintext: %v, %v", cfg, err)
+	}
+
+	// An API key alone means TLS verified by the system roots (Temporal Cloud).
+	e.TemporalAPIKey = "key"
+	cfg, err := e.TemporalTLSConfig()
+	if err != nil || cfg == nil || cfg.RootCAs != nil || cfg.GetClientCertificate != nil {
+		t.Fatalf("API key: %+v, %v", cfg, err)
+	}
+
+	p := newPKI(t)
+	e = validEnv()
+	e.TemporalTLSCA, e.TemporalTLSCert, e.TemporalTLSKey, e.TemporalTLSServerName = p.caFile, p.certFile, p.keyFile, "temporal.internal"
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = e.TemporalTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ServerName != "temporal.internal" || cfg.MinVersion < tls.VersionTLS12 {
+		t.Errorf("server name %q, min version %x", cfg.ServerName, cfg.MinVersion)
+	}
+	if _, err := p.ca.Verify(x509.VerifyOptions{}); err == nil {
+		t.Fatal("the test CA must not be a system root")
+	}
+	if _, err := p.ca.Verify(x509.VerifyOptions{Roots: cfg.RootCAs}); err != nil {
+		t.Errorf("RootCAs do not hold the CA: %v", err)
+	}
+	leafCN := func() string {
+		t.Helper()
+		c, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Leaf.Subject.CommonName
+	}
+	if got := leafCN(); got != "client" {
+		t.Fatalf("client certificate %q", got)
+	}
+
+	// Renewed on disk: the next handshake presents the new certificate.
+	renewedCert, renewedKey := p.client(t, "renewed", time.Now().Add(time.Hour))
+	for src, dst := range map[string]string{renewedCert: p.certFile, renewedKey: p.keyFile} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := leafCN(); got != "renewed" {
+		t.Fatalf("after renewal: %q", got)
+	}
+	// Half-replaced (new certificate, key of another): the last good pair is kept.
+	otherCert, _ := p.client(t, "other", time.Now().Add(time.Hour))
+	b, _ := os.ReadFile(otherCert)
+	if err := os.WriteFile(p.certFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := leafCN(); got != "renewed" {
+		t.Fatalf("inconsistent files: %q", got)
 	}
 }

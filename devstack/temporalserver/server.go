@@ -43,6 +43,7 @@ import (
 	"go.temporal.io/server/temporal"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -78,6 +79,7 @@ type Options struct {
 	Retention        time.Duration                     // namespace retention; default 30 days
 	SearchAttributes map[string]enums.IndexedValueType // custom search attributes, registered idempotently
 	Logger           *slog.Logger                      // server logs at warn+; nil discards
+	TLS              *TLSOptions                       // frontend over TLS or mTLS; nil = plaintext
 }
 
 // Server is a running embedded Temporal server. Stop it with Stop.
@@ -264,6 +266,11 @@ func (o *Options) normalize() error {
 			return fmt.Errorf("temporal server: invalid %s port %d", p.what, p.port)
 		}
 	}
+	if o.TLS != nil {
+		if err := o.TLS.validate(); err != nil {
+			return err
+		}
+	}
 	if !o.Ephemeral {
 		if o.DataDir == "" {
 			return errors.New("temporal server: DataDir is required unless Ephemeral is set")
@@ -331,6 +338,9 @@ func buildConfig(o *Options) (*config.Config, error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = frontendAddr
+	if o.TLS != nil {
+		conf.Global.TLS = o.TLS.rootTLS(dialHost(o.IP))
+	}
 	return &conf, nil
 }
 
@@ -425,7 +435,15 @@ func devDynamicConfig() dynamicconfig.StaticClient {
 // setupNamespace waits for the frontend, then reconciles the namespace
 // retention and registers missing custom search attributes.
 func (s *Server) setupNamespace(ctx context.Context, o *Options) error {
-	conn, err := grpc.NewClient(s.frontendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if o.TLS != nil {
+		cfg, err := o.TLS.clientConfig(dialHost(o.IP))
+		if err != nil {
+			return fmt.Errorf("temporal server: TLS client: %w", err)
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	conn, err := grpc.NewClient(s.frontendAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return fmt.Errorf("temporal server: dial frontend: %w", err)
 	}
@@ -509,7 +527,12 @@ func (s *Server) startUI(ctx context.Context, o *Options) error {
 	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
 		host = "[" + host + "]"
 	}
+	var uiTLS uiconfig.TLS
+	if o.TLS != nil {
+		uiTLS = o.TLS.uiTLS(dialHost(o.IP))
+	}
 	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+		TLS:                 uiTLS,
 		Host:                host,
 		Port:                o.UIPort,
 		TemporalGRPCAddress: s.frontendAddr,
