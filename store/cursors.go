@@ -40,10 +40,31 @@ func (s *Store) SaveCursor(ctx context.Context, connection, name, value string) 
 	return nil
 }
 
+// DeliverySeen reports whether an inbound webhook delivery was recorded
+// (RecordDelivery) and not yet pruned. A receiver checks it first, acts (pokes
+// the ticket), and records the delivery only once acting succeeded: recording
+// first would make the vendor's retry of a delivery we failed to act on look
+// like a duplicate. Two concurrent copies may both act; acting (a poke) is
+// idempotent, so that costs a read, never a lost change.
+func (s *Store) DeliverySeen(ctx context.Context, source, deliveryID string) (bool, error) {
+	if err := required("source", source, "delivery id", deliveryID); err != nil {
+		return false, fmt.Errorf("store: delivery seen: %w", err)
+	}
+	var one int
+	err := s.db.GetContext(ctx, &one, s.q(`SELECT 1 FROM webhook_deliveries WHERE source = ? AND delivery_id = ?`), source, deliveryID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store: delivery seen %s/%s: %w", source, deliveryID, err)
+	}
+	return true, nil
+}
+
 // RecordDelivery remembers an inbound webhook delivery; first is false when
-// (source, deliveryID) was seen before, so the receiver can acknowledge a
-// vendor's redelivery without acting on it twice. source is e.g.
-// "theworxhub/<connection>"; at is when it was received (zero = now).
+// (source, deliveryID) was seen before. Call it after the delivery was acted
+// on (see DeliverySeen). source is e.g. "theworxhub:<connection>"; at is when
+// it was received (zero = now).
 func (s *Store) RecordDelivery(ctx context.Context, source, deliveryID string, at time.Time) (bool, error) {
 	if err := required("source", source, "delivery id", deliveryID); err != nil {
 		return false, fmt.Errorf("store: record delivery: %w", err)

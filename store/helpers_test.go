@@ -91,8 +91,15 @@ func seed(t *testing.T, s *Store) {
 	}
 }
 
+// seedTenants maps seed's connections to their tenants; mustCreate fills a
+// missing Ticket.Tenant from it.
+var seedTenants = map[string]string{"c1": "t1", "c2": "t2", "c3": "t1"}
+
 func mustCreate(t *testing.T, s *Store, tk Ticket) Ticket {
 	t.Helper()
+	if tk.Tenant == "" {
+		tk.Tenant = seedTenants[tk.Connection]
+	}
 	got, created, err := s.CreateTicket(context.Background(), tk)
 	if err != nil {
 		t.Fatalf("CreateTicket(%s): %v", tk.ID, err)

@@ -11,7 +11,12 @@
 //
 // Temporal activities may be retried and replayed, so writes are idempotent:
 // creates are insert-or-return-existing, events are insert-or-ignore by id,
-// ticket state never moves backwards in time.
+// ticket state never moves backwards (it is ordered by the workflow's version).
+//
+// Every method that takes a tenant refuses an empty one (ErrInvalid): a
+// forgotten tenant must never widen a query to every tenant's rows. Reads
+// across tenants are separate, explicitly named methods (GetTicketAnyTenant,
+// ListAllConnections, TicketFilter.AllTenants, ListAllDisabledEndpoints).
 package store
 
 import (
@@ -19,6 +24,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,6 +56,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid is returned (wrapped) for invalid arguments (empty ids, …).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable is what Ping returns when the database does not answer.
+	// Its text is safe to show to anyone (/readyz): driver errors can name
+	// hosts, users and schemas, so those are logged instead.
+	ErrUnavailable = errors.New("database unreachable")
 )
 
 // sqlitePragmas are applied by modernc.org/sqlite on every new connection
@@ -69,6 +79,7 @@ type Store struct {
 	db      *sqlx.DB
 	dialect string
 	now     func() time.Time
+	logger  *slog.Logger
 }
 
 // Open connects to databaseURL and checks the connection. Accepted forms:
@@ -101,7 +112,9 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Ping(ctx); err != nil {
+	// The raw error here helps the operator starting the process (a wrong
+	// host, password or database name); it never reaches an HTTP client.
+	if err := s.db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open %s: %w", redact(databaseURL), err)
 	}
@@ -177,10 +190,24 @@ func (s *Store) Dialect() string { return s.dialect }
 // DB exposes the underlying handle for diagnostics and tests; prefer methods.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Ping checks that the database answers (used by /readyz).
+// SetLogger sets where the store logs what it does not return (the raw
+// error behind ErrUnavailable). Default slog.Default(). Call it before use.
+func (s *Store) SetLogger(l *slog.Logger) { s.logger = l }
+
+func (s *Store) log() *slog.Logger {
+	if s.logger != nil {
+		return s.logger
+	}
+	return slog.Default()
+}
+
+// Ping checks that the database answers (used by /readyz). On failure it
+// returns ErrUnavailable, whose text ("database unreachable") is safe to put
+// in a response, and logs the driver's error, which may not be.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
+		s.log().Warn("database ping failed", "component", "database", "dialect", s.dialect, "error", err)
+		return ErrUnavailable
 	}
 	return nil
 }
@@ -312,6 +339,15 @@ func required(pairs ...string) error {
 		if strings.TrimSpace(pairs[i+1]) == "" {
 			return fmt.Errorf("%w: %s is required", ErrInvalid, pairs[i])
 		}
+	}
+	return nil
+}
+
+// requireTenant refuses an empty tenant: in a WHERE clause it would mean
+// "every tenant", which no caller may get by forgetting an argument.
+func requireTenant(tenant string) error {
+	if strings.TrimSpace(tenant) == "" {
+		return fmt.Errorf("%w: tenant is required", ErrInvalid)
 	}
 	return nil
 }

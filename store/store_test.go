@@ -292,7 +292,7 @@ func TestConnections(t *testing.T) {
 			}
 			return strings.Join(out, ",")
 		}
-		for tenant, want := range map[string]string{"": "c1,c2,c3", "t1": "c1,c3", "t2": "c2", "t3": ""} {
+		for tenant, want := range map[string]string{"t1": "c1,c3", "t2": "c2", "t3": ""} {
 			cs, err := s.ListConnections(ctx, tenant)
 			if err != nil {
 				t.Fatal(err)
@@ -300,6 +300,9 @@ func TestConnections(t *testing.T) {
 			if got := ids(cs); got != want {
 				t.Errorf("ListConnections(%q) = %s, want %s", tenant, got, want)
 			}
+		}
+		if cs, err := s.ListAllConnections(ctx); err != nil || ids(cs) != "c1,c2,c3" {
+			t.Errorf("ListAllConnections = %s, %v; want c1,c2,c3", ids(cs), err)
 		}
 	})
 }
@@ -318,7 +321,7 @@ func TestCreateTicket(t *testing.T) {
 		}
 
 		// Same (connection, external id) again: the existing row comes back.
-		again, created, err := s.CreateTicket(ctx, Ticket{ID: "tk1-other", Connection: "c1", ExternalID: "ext-1", RequestHash: "h2"})
+		again, created, err := s.CreateTicket(ctx, Ticket{ID: "tk1-other", Tenant: "t1", Connection: "c1", ExternalID: "ext-1", RequestHash: "h2"})
 		if err != nil || created {
 			t.Fatalf("replay: created=%v err=%v", created, err)
 		}
@@ -329,14 +332,14 @@ func TestCreateTicket(t *testing.T) {
 		mustCreate(t, s, Ticket{ID: "tk2", Connection: "c3", ExternalID: "ext-1"})
 
 		// A ticket id reused for another pair is a conflict, not a silent no-op.
-		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "tk1", Connection: "c1", ExternalID: "ext-2"}); !errors.Is(err, ErrConflict) {
+		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "tk1", Tenant: "t1", Connection: "c1", ExternalID: "ext-2"}); !errors.Is(err, ErrConflict) {
 			t.Errorf("id reuse: err = %v, want ErrConflict", err)
 		}
 		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "tk3", Tenant: "t2", Connection: "c1", ExternalID: "ext-3"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("connection of another tenant: err = %v, want ErrNotFound", err)
 		}
-		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "tk3", Connection: "nope", ExternalID: "ext-3"}); !errors.Is(err, ErrNotFound) {
-			t.Errorf("unknown connection without tenant: err = %v, want ErrNotFound", err)
+		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "tk3", Connection: "c1", ExternalID: "ext-3"}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("no tenant: err = %v, want ErrInvalid", err)
 		}
 		// A connection known only to the connections file works when the tenant is given.
 		if tk := mustCreate(t, s, Ticket{ID: "tk4", Tenant: "t2", Connection: "file-only", ExternalID: "ext-4"}); tk.Tenant != "t2" {
@@ -351,10 +354,10 @@ func TestCreateTicket(t *testing.T) {
 				t.Errorf("CreateTicket(%+v) err = %v, want ErrInvalid", bad, err)
 			}
 		}
-		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "x", Connection: "c1", ExternalID: "x", Request: json.RawMessage(`{`)}); !errors.Is(err, ErrInvalid) {
+		if _, _, err := s.CreateTicket(ctx, Ticket{ID: "x", Tenant: "t1", Connection: "c1", ExternalID: "x", Request: json.RawMessage(`{`)}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("invalid request JSON: err = %v, want ErrInvalid", err)
 		}
-		if _, err := s.GetTicket(ctx, "", "x"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.GetTicketAnyTenant(ctx, "x"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("rejected creates left a row: %v", err)
 		}
 	})
@@ -377,7 +380,7 @@ func TestCreateTicketConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				got, ok, err := s.CreateTicket(ctx, Ticket{ID: fmt.Sprintf("race-%d", i), Connection: "c1", ExternalID: "same", RequestHash: fmt.Sprint(i)})
+				got, ok, err := s.CreateTicket(ctx, Ticket{ID: fmt.Sprintf("race-%d", i), Tenant: "t1", Connection: "c1", ExternalID: "same", RequestHash: fmt.Sprint(i)})
 				if err != nil {
 					t.Errorf("create %d: %v", i, err)
 					return
@@ -412,7 +415,7 @@ func TestGetTicketLookupsAndTenantIsolation(t *testing.T) {
 		if tk, err := s.GetTicket(ctx, "t1", "a"); err != nil || tk.ID != "a" {
 			t.Errorf("own ticket: %+v, %v", tk, err)
 		}
-		if tk, err := s.GetTicket(ctx, "", "b"); err != nil || tk.Tenant != "t2" {
+		if tk, err := s.GetTicketAnyTenant(ctx, "b"); err != nil || tk.Tenant != "t2" {
 			t.Errorf("any tenant: %+v, %v", tk, err)
 		}
 		if _, err := s.GetTicket(ctx, "t1", "b"); !errors.Is(err, ErrNotFound) {
@@ -445,7 +448,7 @@ func TestGetTicketLookupsAndTenantIsolation(t *testing.T) {
 		if err != nil || len(items) != 0 {
 			t.Errorf("ListTickets(t1, other tenant's connection) = %v, %v; want none", items, err)
 		}
-		items, _, err = s.ListTickets(ctx, TicketFilter{})
+		items, _, err = s.ListTickets(ctx, TicketFilter{AllTenants: true})
 		if err != nil || len(items) != 2 {
 			t.Errorf("ListTickets(all) = %d items, %v", len(items), err)
 		}
@@ -520,7 +523,7 @@ func TestListTicketsPagination(t *testing.T) {
 		if err != nil || len(att) != 6 {
 			t.Errorf("needsAttention filter: %d items, %v; want 6", len(att), err)
 		}
-		done, _, err := s.ListTickets(ctx, TicketFilter{Connection: "c1", Status: "Done"})
+		done, _, err := s.ListTickets(ctx, TicketFilter{Tenant: "t1", Connection: "c1", Status: "Done"})
 		if err != nil || len(done) != 11 {
 			t.Errorf("status filter: %d items, %v; want 11", len(done), err)
 		}
@@ -535,7 +538,7 @@ func TestListTicketsPagination(t *testing.T) {
 		}
 
 		for _, bad := range []string{"!!!", "abc", base64.RawURLEncoding.EncodeToString([]byte(`{"x":1}`)), base64.RawURLEncoding.EncodeToString([]byte(`[]`))} {
-			if _, _, err := s.ListTickets(ctx, TicketFilter{Cursor: bad}); !errors.Is(err, ErrBadCursor) {
+			if _, _, err := s.ListTickets(ctx, TicketFilter{Tenant: "t1", Cursor: bad}); !errors.Is(err, ErrBadCursor) {
 				t.Errorf("cursor %q: err = %v, want ErrBadCursor", bad, err)
 			}
 		}
@@ -578,7 +581,7 @@ func TestUpdateTicketStateNeverGoesBack(t *testing.T) {
 		if err := s.UpdateTicketState(ctx, final); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = s.GetTicket(ctx, "", "tk")
+		got, _ = s.GetTicketAnyTenant(ctx, "tk")
 		if got.Status != "Done" || got.NeedsAttention || got.AttentionSince != nil || got.Paused || got.PausedSince != nil || got.PausedReason != "" {
 			t.Errorf("after final write: %+v", got)
 		}
@@ -602,7 +605,7 @@ func TestTimesRoundTripInUTC(t *testing.T) {
 		created := time.Date(2025, 1, 2, 3, 4, 5, 678901234, loc)
 		since := time.Date(2025, 1, 2, 23, 30, 0, 999, loc) // crosses midnight in UTC
 		mustCreate(t, s, Ticket{ID: "tk", Connection: "c1", ExternalID: "e", CreatedAt: created, NeedsAttention: true, AttentionSince: &since})
-		got, err := s.GetTicket(ctx, "", "tk")
+		got, err := s.GetTicketAnyTenant(ctx, "tk")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -620,7 +623,7 @@ func TestTimesRoundTripInUTC(t *testing.T) {
 		if err := s.UpdateTicketState(ctx, TicketState{ID: "tk", Status: "Requested", UpdatedAt: created.Add(500 * time.Nanosecond)}); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = s.GetTicket(ctx, "", "tk")
+		got, _ = s.GetTicketAnyTenant(ctx, "tk")
 		if got.Status != "Requested" {
 			t.Errorf("an update within the same microsecond should apply (got %s)", got.Status)
 		}

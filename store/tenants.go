@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -29,63 +28,6 @@ func (s *Store) UpsertTenant(ctx context.Context, t Tenant) error {
 		return fmt.Errorf("store: upsert tenant %s: %w", t.ID, err)
 	}
 	return nil
-}
-
-// HashAPIKey returns the lowercase hex SHA-256 of key: the only form of an API
-// key that is stored. A fast hash is enough because keys are long random
-// secrets, and it keeps the lookup a single indexed equality.
-func HashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
-// AddAPIKey registers a key for the tenant, storing only its hash. Adding the
-// same key to the same tenant again is a no-op; a key already owned by another
-// tenant is ErrConflict; an unknown tenant is an error (foreign key).
-func (s *Store) AddAPIKey(ctx context.Context, tenantID, plaintextKey string) error {
-	if err := required("tenant id", tenantID, "api key", plaintextKey); err != nil {
-		return fmt.Errorf("store: add api key: %w", err)
-	}
-	hash := HashAPIKey(plaintextKey)
-	res, err := s.db.ExecContext(ctx, s.q(`
-		INSERT INTO api_keys (key_hash, tenant_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (key_hash) DO NOTHING`),
-		hash, tenantID, s.nowTS())
-	if err != nil {
-		if isForeignKeyViolation(err) {
-			err = fmt.Errorf("tenant: %w", ErrNotFound)
-		}
-		return fmt.Errorf("store: add api key for tenant %s: %w", tenantID, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 1 {
-		return nil
-	}
-	owner, err := s.tenantByHash(ctx, hash)
-	if err != nil {
-		return fmt.Errorf("store: add api key for tenant %s: %w", tenantID, err)
-	}
-	if owner != tenantID {
-		return fmt.Errorf("store: add api key for tenant %s: %w: key belongs to another tenant", tenantID, ErrConflict)
-	}
-	return nil
-}
-
-// TenantByAPIKey returns the id of the tenant owning the key, or ErrNotFound.
-func (s *Store) TenantByAPIKey(ctx context.Context, plaintextKey string) (string, error) {
-	if plaintextKey == "" {
-		return "", fmt.Errorf("store: tenant by api key: %w", ErrNotFound)
-	}
-	tenant, err := s.tenantByHash(ctx, HashAPIKey(plaintextKey))
-	if err != nil {
-		return "", fmt.Errorf("store: tenant by api key: %w", err)
-	}
-	return tenant, nil
-}
-
-func (s *Store) tenantByHash(ctx context.Context, hash string) (string, error) {
-	var tenant string
-	err := s.db.GetContext(ctx, &tenant, s.q(`SELECT tenant_id FROM api_keys WHERE key_hash = ?`), hash)
-	return tenant, notFound(err)
 }
 
 // Connection is the stored, secret-free description of a configured
@@ -163,24 +105,49 @@ func (s *Store) GetConnection(ctx context.Context, id string) (Connection, error
 	return r.conn(), nil
 }
 
-// ListConnections returns the tenant's connections ordered by id; tenant ""
-// lists every connection.
+// ListConnections returns the tenant's connections ordered by id. An empty
+// tenant is ErrInvalid; ListAllConnections is the operator's view.
 func (s *Store) ListConnections(ctx context.Context, tenant string) ([]Connection, error) {
-	var (
-		rows []connectionRow
-		err  error
-	)
-	if tenant == "" {
-		err = s.db.SelectContext(ctx, &rows, s.q(`SELECT `+connectionColumns+` FROM connections ORDER BY id`))
-	} else {
-		err = s.db.SelectContext(ctx, &rows, s.q(`SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY id`), tenant)
+	if err := requireTenant(tenant); err != nil {
+		return nil, fmt.Errorf("store: list connections: %w", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("store: list connections (tenant %q): %w", tenant, err)
+	var rows []connectionRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY id`), tenant); err != nil {
+		return nil, fmt.Errorf("store: list connections of tenant %s: %w", tenant, err)
 	}
+	return connections(rows), nil
+}
+
+// ListAllConnections returns every tenant's connections ordered by id, for
+// operator tools; never call it on a tenant's behalf.
+func (s *Store) ListAllConnections(ctx context.Context) ([]Connection, error) {
+	var rows []connectionRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+connectionColumns+` FROM connections ORDER BY id`)); err != nil {
+		return nil, fmt.Errorf("store: list all connections: %w", err)
+	}
+	return connections(rows), nil
+}
+
+// checkConnectionTenant fails with ErrNotFound when the connection is
+// recorded for another tenant. An unrecorded connection passes: connections
+// may live only in the connections file (tests, dev).
+func (s *Store) checkConnectionTenant(ctx context.Context, tenant, connection string) error {
+	c, err := s.GetConnection(ctx, connection)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.Tenant != tenant:
+		return fmt.Errorf("connection %s of another tenant: %w", connection, ErrNotFound)
+	}
+	return nil
+}
+
+func connections(rows []connectionRow) []Connection {
 	out := make([]Connection, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, r.conn())
 	}
-	return out, nil
+	return out
 }

@@ -38,6 +38,9 @@ type Ticket struct {
 	PausedSince     *time.Time      `db:"paused_since" json:"pausedSince"`
 	CreatedAt       time.Time       `db:"created_at" json:"createdAt"`
 	UpdatedAt       time.Time       `db:"updated_at" json:"updatedAt"`
+	// Version is the workflow's version of the last state written
+	// (TicketState.Version); 0 until a versioned write. CreateTicket ignores it.
+	Version int64 `db:"version" json:"version"`
 }
 
 // ticketRow is the scan target: drivers return TEXT as string (not []byte)
@@ -63,6 +66,7 @@ type ticketRow struct {
 	PausedSince     sql.NullTime `db:"paused_since"`
 	CreatedAt       time.Time    `db:"created_at"`
 	UpdatedAt       time.Time    `db:"updated_at"`
+	Version         int64        `db:"version"`
 }
 
 func (r ticketRow) ticket() Ticket {
@@ -87,13 +91,19 @@ func (r ticketRow) ticket() Ticket {
 		PausedSince:     fromNull(r.PausedSince),
 		CreatedAt:       r.CreatedAt.UTC(),
 		UpdatedAt:       r.UpdatedAt.UTC(),
+		Version:         r.Version,
 	}
 }
 
-const ticketColumns = `id, tenant_id, connection_id, external_id, workflow_id, request_hash, request,
+// ticketColumns are the columns CreateTicket writes; ticketSelectColumns adds
+// the ones only UpdateTicketState writes.
+const (
+	ticketColumns = `id, tenant_id, connection_id, external_id, workflow_id, request_hash, request,
 	status, remote_id, remote_status, category, mapping_version,
 	needs_attention, attention_reason, attention_since, paused, paused_reason, paused_since,
 	created_at, updated_at`
+	ticketSelectColumns = ticketColumns + `, version`
+)
 
 // WorkflowIDFor is the Temporal workflow id of a ticket: ticket/<connection>/<external id>.
 func WorkflowIDFor(connection, externalID string) string {
@@ -106,32 +116,21 @@ func WorkflowIDFor(connection, externalID string) string {
 // created=true. The caller compares RequestHash to tell a replay from a
 // conflicting request.
 //
-// Defaults: Tenant = the recorded connection's tenant (a different tenant is
-// ErrNotFound; an unrecorded connection needs Tenant set), WorkflowID = WorkflowIDFor,
-// Status = StatusSubmitted, Request = {}, CreatedAt = now, UpdatedAt =
-// CreatedAt. Reusing an ID for another (connection, external id) is ErrConflict.
+// Tenant is required (ErrInvalid); a connection recorded for another tenant
+// is ErrNotFound, an unrecorded one (connections-file only) is accepted.
+// Defaults: WorkflowID = WorkflowIDFor, Status = StatusSubmitted, Request =
+// {}, CreatedAt = now, UpdatedAt = CreatedAt. The row starts at version 0
+// whatever t.Version says, so the workflow's first versioned write always
+// lands. Reusing an ID for another (connection, external id) is ErrConflict.
 func (s *Store) CreateTicket(ctx context.Context, t Ticket) (Ticket, bool, error) {
-	if err := required("ticket id", t.ID, "connection", t.Connection, "external id", t.ExternalID); err != nil {
+	if err := required("ticket id", t.ID, "tenant", t.Tenant, "connection", t.Connection, "external id", t.ExternalID); err != nil {
 		return Ticket{}, false, fmt.Errorf("store: create ticket: %w", err)
 	}
 	fail := func(err error) (Ticket, bool, error) {
 		return Ticket{}, false, fmt.Errorf("store: create ticket %s (connection %s, external id %q): %w", t.ID, t.Connection, t.ExternalID, err)
 	}
-	// Connections may live only in the connections file (not every caller
-	// records them), so a missing row is tolerated when the tenant is given;
-	// a recorded connection must belong to the ticket's tenant.
-	conn, err := s.GetConnection(ctx, t.Connection)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		if t.Tenant == "" {
-			return fail(fmt.Errorf("unknown connection and no tenant given: %w", ErrNotFound))
-		}
-	case err != nil:
+	if err := s.checkConnectionTenant(ctx, t.Tenant, t.Connection); err != nil {
 		return fail(err)
-	case t.Tenant == "":
-		t.Tenant = conn.Tenant
-	case t.Tenant != conn.Tenant:
-		return fail(fmt.Errorf("connection of another tenant: %w", ErrNotFound))
 	}
 	if t.WorkflowID == "" {
 		t.WorkflowID = WorkflowIDFor(t.Connection, t.ExternalID)
@@ -176,21 +175,29 @@ func (s *Store) CreateTicket(ctx context.Context, t Ticket) (Ticket, bool, error
 	return got, n == 1, nil
 }
 
-// GetTicket returns ticket id. With a non-empty tenant, a ticket of another
-// tenant is ErrNotFound (the API must not reveal it exists).
+// GetTicket returns the tenant's ticket id; a ticket of another tenant is
+// ErrNotFound (the API must not reveal it exists), an empty tenant ErrInvalid.
 func (s *Store) GetTicket(ctx context.Context, tenant, id string) (Ticket, error) {
+	if err := requireTenant(tenant); err != nil {
+		return Ticket{}, fmt.Errorf("store: get ticket: %w", err)
+	}
 	if err := required("ticket id", id); err != nil {
 		return Ticket{}, fmt.Errorf("store: get ticket: %w", err)
 	}
-	var (
-		t   Ticket
-		err error
-	)
-	if tenant == "" {
-		t, err = s.getTicketBy(ctx, `id = ?`, id)
-	} else {
-		t, err = s.getTicketBy(ctx, `id = ? AND tenant_id = ?`, id, tenant)
+	t, err := s.getTicketBy(ctx, `id = ? AND tenant_id = ?`, id, tenant)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("store: get ticket %s: %w", id, err)
 	}
+	return t, nil
+}
+
+// GetTicketAnyTenant returns ticket id whatever its tenant, for workers,
+// operator tools and tests; never call it on a tenant's behalf.
+func (s *Store) GetTicketAnyTenant(ctx context.Context, id string) (Ticket, error) {
+	if err := required("ticket id", id); err != nil {
+		return Ticket{}, fmt.Errorf("store: get ticket: %w", err)
+	}
+	t, err := s.getTicketBy(ctx, `id = ?`, id)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("store: get ticket %s: %w", id, err)
 	}
@@ -224,7 +231,7 @@ func (s *Store) GetTicketByRemoteID(ctx context.Context, connection, remoteID st
 
 func (s *Store) getTicketBy(ctx context.Context, where string, args ...any) (Ticket, error) {
 	var r ticketRow
-	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+ticketColumns+` FROM tickets WHERE `+where), args...); err != nil {
+	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+ticketSelectColumns+` FROM tickets WHERE `+where), args...); err != nil {
 		return Ticket{}, notFound(err)
 	}
 	return r.ticket(), nil
@@ -239,9 +246,11 @@ const (
 // ErrBadCursor is returned (wrapped) by ListTickets for a cursor it did not issue.
 var ErrBadCursor = errors.New("invalid cursor")
 
-// TicketFilter selects tickets for ListTickets; zero values mean "any".
+// TicketFilter selects tickets for ListTickets; zero values mean "any",
+// except Tenant, which is required unless AllTenants is set.
 type TicketFilter struct {
 	Tenant         string
+	AllTenants     bool // operator tools only: list every tenant's tickets (Tenant must be empty)
 	Connection     string
 	Status         string
 	NeedsAttention *bool
@@ -290,7 +299,13 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, stri
 		where []string
 		args  []any
 	)
-	if f.Tenant != "" {
+	switch {
+	case f.AllTenants && f.Tenant != "":
+		return nil, "", fmt.Errorf("store: list tickets: %w: AllTenants with a tenant", ErrInvalid)
+	case !f.AllTenants:
+		if err := requireTenant(f.Tenant); err != nil {
+			return nil, "", fmt.Errorf("store: list tickets: %w (or set AllTenants)", err)
+		}
 		where, args = append(where, "tenant_id = ?"), append(args, f.Tenant)
 	}
 	if f.Connection != "" {
@@ -310,7 +325,7 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, stri
 		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
 		args = append(args, k.CreatedAt, k.CreatedAt, k.ID)
 	}
-	query := `SELECT ` + ticketColumns + ` FROM tickets`
+	query := `SELECT ` + ticketSelectColumns + ` FROM tickets`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -332,8 +347,11 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, stri
 }
 
 // TicketState is the workflow-owned part of a ticket, written after each step.
-// UpdatedAt orders writes: activities may be retried out of order, so a state
-// older than the stored one is ignored.
+// Activities may be retried and run out of order, so writes are ordered by
+// Version: the workflow's own counter, which increases with every state it
+// writes (carried across continue-as-new). Wall clocks do not order them: the
+// API host's clock (which stamps the row it inserts) may disagree with the
+// workflow's.
 type TicketState struct {
 	ID              string
 	Status          string
@@ -346,32 +364,44 @@ type TicketState struct {
 	Paused          bool
 	PausedReason    string
 	PausedSince     *time.Time
-	UpdatedAt       time.Time // zero = now
+	UpdatedAt       time.Time // shown as the ticket's updatedAt; zero = now
+	// Version orders writes: > 0 is applied only when greater than the stored
+	// version (an older or equal one is a stale or retried write and is
+	// ignored). 0 means unversioned, the behaviour before versions: applied
+	// only while the row has never had a versioned write, and only when
+	// UpdatedAt is not older than the stored updated_at.
+	Version int64
 }
 
-// UpdateTicketState overwrites the ticket's state unless the stored
-// updated_at is newer than st.UpdatedAt (then it is a silent no-op; an equal
-// time is applied, so a retried write is idempotent). ErrNotFound if the
-// ticket does not exist.
+// UpdateTicketState overwrites the ticket's state unless it is stale (see
+// TicketState.Version); a stale write is a silent no-op. ErrNotFound if the
+// ticket does not exist; a negative Version is ErrInvalid.
 func (s *Store) UpdateTicketState(ctx context.Context, st TicketState) error {
 	if err := required("ticket id", st.ID, "status", st.Status); err != nil {
 		return fmt.Errorf("store: update ticket state: %w", err)
+	}
+	if st.Version < 0 {
+		return fmt.Errorf("store: update ticket state %s: %w: negative version %d", st.ID, ErrInvalid, st.Version)
 	}
 	updated := ts(st.UpdatedAt)
 	if st.UpdatedAt.IsZero() {
 		updated = s.nowTS()
 	}
+	newer, newerArgs := `version < ?`, []any{st.Version}
+	if st.Version == 0 {
+		newer, newerArgs = `version = 0 AND updated_at <= ?`, []any{updated}
+	}
+	args := append([]any{st.Status, st.RemoteID, st.RemoteStatus, st.Category,
+		st.NeedsAttention, st.AttentionReason, tsPtr(st.AttentionSince),
+		st.Paused, st.PausedReason, tsPtr(st.PausedSince),
+		updated, st.Version, st.ID}, newerArgs...)
 	res, err := s.db.ExecContext(ctx, s.q(`
 		UPDATE tickets SET
 			status = ?, remote_id = ?, remote_status = ?, category = ?,
 			needs_attention = ?, attention_reason = ?, attention_since = ?,
 			paused = ?, paused_reason = ?, paused_since = ?,
-			updated_at = ?
-		WHERE id = ? AND updated_at <= ?`),
-		st.Status, st.RemoteID, st.RemoteStatus, st.Category,
-		st.NeedsAttention, st.AttentionReason, tsPtr(st.AttentionSince),
-		st.Paused, st.PausedReason, tsPtr(st.PausedSince),
-		updated, st.ID, updated)
+			updated_at = ?, version = ?
+		WHERE id = ? AND `+newer), args...)
 	if err != nil {
 		return fmt.Errorf("store: update ticket state %s: %w", st.ID, err)
 	}
