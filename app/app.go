@@ -108,17 +108,27 @@ func Open(ctx context.Context, env config.Env, file *config.File, logger *slog.L
 	return a, nil
 }
 
-// seed records the file's tenants, key hashes and connections (idempotent).
+// seed records the file's tenants, key hashes and connections (idempotent). The file is the
+// truth for its keys: a key removed from it stops working now (CLI-minted keys are not the
+// file's and stay), and a key an operator revoked stays revoked even if the file lists it.
 func (a *App) seed(ctx context.Context) error {
+	keys := make(map[string][]string, len(a.File.Tenants))
 	for _, t := range a.File.Tenants {
 		if err := a.Store.UpsertTenant(ctx, store.Tenant{ID: t.ID, Name: t.Name}); err != nil {
 			return fmt.Errorf("record tenant %s: %w", t.ID, err)
 		}
-		for _, k := range t.APIKeys {
-			if err := a.Store.AddAPIKey(ctx, t.ID, k); err != nil {
-				return fmt.Errorf("record API key of tenant %s: %w", t.ID, err)
-			}
-		}
+		keys[t.ID] = t.APIKeys
+	}
+	synced, err := a.Store.SyncFileAPIKeys(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("record API keys: %w", err)
+	}
+	for _, k := range synced.Revoked {
+		a.Logger.Info("API key removed from the connections file: revoked", "tenant", k.Tenant, "key", k.ID)
+	}
+	for _, k := range synced.StillRevoked {
+		a.Logger.Warn("the connections file lists an API key an operator revoked: it does not work; remove it from the file",
+			"tenant", k.Tenant, "key", k.ID)
 	}
 	for _, c := range a.File.Connections {
 		row := store.Connection{ID: c.ID, Tenant: c.Tenant, RequestKind: c.RequestSystem.Kind,
