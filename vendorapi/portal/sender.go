@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,6 +31,9 @@ const (
 	MaxEventAge        = 24 * time.Hour // then the event is abandoned and the ticket parked
 )
 
+// CodeEndpointGone is the vendorapi.Error Code of a 410 Gone (see IsGone).
+const CodeEndpointGone = "endpoint_gone"
+
 // Header names sent on every delivery.
 const (
 	HeaderWebhookID       = "webhook-id"
@@ -51,7 +53,7 @@ type Target struct {
 
 // SenderOptions configures a Sender; zero values take the defaults.
 type SenderOptions struct {
-	HTTPClient *http.Client     // default: a plain client; redirects are never followed either way
+	HTTPClient *http.Client     // default: vendorapi.NewHTTPClient; redirects are never followed either way
 	UserAgent  string           // default "ticketsync/dev"; pass UserAgent(config.Version)
 	Timeout    time.Duration    // ack deadline per attempt, default AckTimeout (10 s)
 	Now        func() time.Time // clock for webhook-timestamp and Retry-After dates; default time.Now
@@ -73,6 +75,9 @@ func NewSender(opts SenderOptions) *Sender {
 	var c http.Client
 	if opts.HTTPClient != nil {
 		c = *opts.HTTPClient
+	} else {
+		c = *vendorapi.NewHTTPClient(0)
+		c.Timeout = 0 // Deliver bounds each attempt with its own ack timeout
 	}
 	// A redirect would be replayed as a GET and its 200 mistaken for an ack, or could lead to
 	// plain HTTP: never follow; a 3xx is a failed attempt that names the new location.
@@ -158,7 +163,7 @@ func (s *Sender) Deliver(ctx context.Context, target Target, ev Event, attempt i
 	switch resp.StatusCode {
 	case http.StatusGone:
 		e.Retryable = false
-		e.Code = "endpoint_gone"
+		e.Code = CodeEndpointGone
 		e.Message = "the portal answered 410 Gone: endpoint disabled until an operator re-enables it"
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		e.RetryAfter = vendorapi.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
@@ -188,18 +193,9 @@ func IsGone(err error) bool {
 	return errors.As(err, &ve) && ve.Vendor == Vendor && ve.HTTPStatus == http.StatusGone
 }
 
-// IsLoopbackHost reports whether host (no port) is localhost, in 127.0.0.0/8 or ::1.
-func IsLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	if i := strings.IndexByte(host, '%'); i >= 0 { // zone, e.g. ::1%lo
-		host = host[:i]
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// IsLoopbackHost reports whether host (no port) is localhost, in 127.0.0.0/8 or ::1
+// (vendorapi.IsLoopbackHost, the one rule for every outbound client).
+func IsLoopbackHost(host string) bool { return vendorapi.IsLoopbackHost(host) }
 
 // CheckURL enforces the contract's transport rule: https, or plain http to loopback only
 // (development and tests). Events carry tenant data and must not cross a network in clear.
@@ -248,13 +244,27 @@ func Backoff(attempt int, jitter func() float64) time.Duration {
 	return time.Duration(float64(d) * (1 - Jitter + 2*Jitter*j))
 }
 
-// RetryDelay is the wait before the next attempt after err: Backoff, but at least the
-// portal's Retry-After (contract: "wait at least that long").
+// MaxRetryAfter caps the Retry-After floor: a portal cannot hold an event past MaxEventAge,
+// after which it is abandoned anyway (and an absurd header cannot overflow the delay).
+const MaxRetryAfter = MaxEventAge
+
+// RetryDelay is the wait before the next attempt after err. It is Backoff (with its ±20 %
+// jitter), and when the portal sent Retry-After (429/503), at least that: Retry-After is a
+// floor, not a replacement. A portal answering "Retry-After: 1" during a long outage does not
+// shorten the backoff, and the floor itself gets up to +20 % so tickets told the same
+// Retry-After do not all come back in the same second (never less than asked). jitter is as
+// for Backoff; nil uses math/rand. Use it for every retry of a delivery (e.g. as Temporal's
+// NextRetryDelay): the retry policy alone has no jitter.
 func RetryDelay(attempt int, err error, jitter func() float64) time.Duration {
-	d := Backoff(attempt, jitter)
+	if jitter == nil {
+		jitter = rand.Float64
+	}
+	j := jitter() // one draw for both terms keeps the result reproducible in tests
+	d := Backoff(attempt, func() float64 { return j })
 	var ve *vendorapi.Error
-	if errors.As(err, &ve) && ve.RetryAfter > d {
-		d = ve.RetryAfter
+	if errors.As(err, &ve) && ve.RetryAfter > 0 {
+		floor := min(ve.RetryAfter, MaxRetryAfter)
+		d = max(d, time.Duration(float64(floor)*(1+Jitter*min(max(j, 0), 1))))
 	}
 	return d
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"regexp"
@@ -180,12 +181,14 @@ func TestParseSecret(t *testing.T) {
 	if _, err := ParseSecret(vecSecret); err != nil {
 		t.Fatal(err)
 	}
-	short := "whsec_" + "dGlja2V0c3luYy1wb3J0YWwtdGVzdC1zZWNyZXQtMw==" // 31 bytes
+	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("ticketsync-portal-23byte")[:23])
+	long := "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("ticketsync-portal-", 4)[:65]))
 	for name, s := range map[string]string{
 		"empty":      "",
 		"no prefix":  strings.TrimPrefix(vecSecret, "whsec_"),
 		"bad base64": "whsec_!!!not-base64!!!",
-		"31 bytes":   short,
+		"23 bytes":   short,
+		"65 bytes":   long,
 	} {
 		_, err := ParseSecret(s)
 		if err == nil {
@@ -196,8 +199,18 @@ func TestParseSecret(t *testing.T) {
 			t.Errorf("%s: error echoes the secret: %v", name, err)
 		}
 	}
-	if _, err := ParseSecret(short); err == nil || !strings.Contains(err.Error(), "31 bytes") {
-		t.Errorf("short secret error should give the length: %v", err)
+	if _, err := ParseSecret(short); err == nil || !strings.Contains(err.Error(), "23 bytes") || !strings.Contains(err.Error(), "24 to 64") {
+		t.Errorf("short secret error should give the length and the range: %v", err)
+	}
+	if _, err := ParseSecret(long); err == nil || !strings.Contains(err.Error(), "65 bytes") {
+		t.Errorf("long secret error should give the length: %v", err)
+	}
+	// The Standard Webhooks range, both ends and between (31 bytes was refused before).
+	for _, n := range []int{24, 31, 32, 64} {
+		s := "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", n)))
+		if _, err := ParseSecret(s); err != nil {
+			t.Errorf("%d-byte secret refused: %v", n, err)
+		}
 	}
 	gen, err := GenerateSecret()
 	if err != nil {
