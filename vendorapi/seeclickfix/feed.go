@@ -15,18 +15,20 @@ const cursorVersion = 1
 
 // feedCursor is the state of the change feed between calls.
 //
-// SCF filters updated_at_after (>=) with whole seconds and pages by page number, so the feed
-// re-reads from Watermark-overlap and drops what it already delivered: Seen maps issue id →
-// updated_at (unix seconds) of the newest version delivered, for versions inside the
-// re-read window. Page advances only while the query's start stays put and the current page
-// held nothing newer (more than a page of issues in the window, e.g. a bulk update). Page
-// numbers shift when issues are updated while we page; the overlap and the one-page step
-// back (below) absorb that, but more than a page of shifts between two polls of a crowded
-// window can still skip a version: the per-ticket poll is the safety net for known issues.
+// SCF filters updated_at_after (>=) with whole seconds and pages by page number. Each poll
+// starts with an overlap pass from Watermark-overlap (catching updates committed late with
+// an earlier updated_at); while SCF has more, the feed continues from the new watermark
+// (Catch) rather than turning pages, because issues updated meanwhile move to the end and
+// shift page boundaries. Seen maps issue id → updated_at (unix seconds) of the newest version
+// delivered inside the re-read window, so repeats are dropped. Pages are turned only inside a
+// crowded second (more than a page of issues with the watermark's updated_at, e.g. a bulk
+// update); there the overlap pass is skipped until the watermark moves on, and the feed looks
+// one page back each poll to absorb shifts.
 type feedCursor struct {
 	V         int              `json:"v"`
 	Watermark int64            `json:"w"`           // unix seconds: newest updated_at delivered (or the start)
-	Page      int              `json:"p,omitempty"` // page of the query starting at from(); 0 means 1
+	Catch     bool             `json:"c,omitempty"` // continue from Watermark without the overlap
+	Page      int              `json:"p,omitempty"` // page of that query; 0 means 1
 	Seen      map[string]int64 `json:"s,omitempty"`
 }
 
@@ -77,7 +79,10 @@ func (c *Client) Changes(ctx context.Context, cursor string) (Changes, error) {
 		return Changes{}, invalidArgument(op, "unreadable feed cursor; restart with StartCursor")
 	}
 	overlap := int64(c.overlap / time.Second)
-	from := fc.Watermark - overlap
+	from := fc.Watermark
+	if !fc.Catch {
+		from -= overlap
+	}
 	page := max(fc.Page, 1)
 	res, err := c.ListIssues(ctx, IssueQuery{
 		UpdatedAfter: time.Unix(from, 0),
@@ -98,31 +103,29 @@ func (c *Client) Changes(ctx context.Context, cursor string) (Changes, error) {
 		if seen, ok := next.Seen[key]; ok && at <= seen {
 			continue
 		}
-		if at < from && !is.UpdatedAt.IsZero() {
+		if at < from {
 			continue // outside what we asked for: a server ignoring the filter must not replay history
 		}
 		next.Seen[key] = at
 		next.Watermark = max(next.Watermark, at)
 		out.Issues = append(out.Issues, is)
 	}
-	nextFrom := next.Watermark - overlap
 	for k, at := range next.Seen {
-		if at < nextFrom {
-			delete(next.Seen, k) // below the next query's start: can never be returned again
+		if at < next.Watermark-overlap {
+			delete(next.Seen, k) // below any later query's start: can never be returned again
 		}
 	}
-	more := res.Pagination.NextPage != nil
+	out.More = res.Pagination.NextPage != nil
 	switch {
-	case nextFrom != from:
-		next.Page = 0 // a new query: its page 1 starts after what we have
-	case more:
-		next.Page = page + 1 // same query, and this page held nothing newer than the watermark
-	case page > 1:
-		// Caught up on a later page of a crowded window. Issues updated meanwhile move to the
-		// end and shift the rest forward, so look one page back next time.
-		next.Page = page - 1
+	case out.More && next.Watermark == from:
+		// This page held nothing newer than where the query started: a crowded second.
+		next.Catch, next.Page = true, page+1
+	case out.More:
+		next.Catch = true
+	case page > 1 && next.Watermark == from:
+		// Caught up at the end of a crowded second: stay on it, one page back.
+		next.Catch, next.Page = true, page-1
 	}
-	out.More = more
 	out.Cursor = next.encode()
 	return out, nil
 }
