@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ticketsync/ticketsync/store"
-	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -26,17 +25,13 @@ type FeedProgress struct {
 	Pokes     int       `json:"pokes"`
 	Reads     int       `json:"reads"`
 	LastError string    `json:"lastError,omitempty"`
+	// Intake: the request system's stream (its cursor lives in the store).
+	IntakeRuns      int           `json:"intakeRuns,omitempty"`
+	Intake          engine.Counts `json:"intake"`
+	IntakeLastError string        `json:"intakeLastError,omitempty"`
 }
 
-// Store cursor names of a connection's feed (read by GET /v1/connections/{id}).
 const (
-	FeedWatermarkCursor = "feed.watermark"
-	FeedLastErrorCursor = "feed.lastError"
-	FeedLastReadCursor  = "feed.lastRead"
-)
-
-const (
-	feedCursorName = FeedWatermarkCursor
 	// feedOverlap re-reads a little before the watermark: clocks and same-millisecond ties
 	// otherwise lose changes at the boundary. Duplicates are filtered by (id, modifiedAt).
 	feedOverlap = 2 * time.Second
@@ -45,31 +40,38 @@ const (
 	followerLifetime = 50 * time.Minute
 )
 
-// PokeSignal is the name of the Ticket workflow's poke signal (duplicated here to keep the
-// activities package free of a dependency on workflows).
-const PokeSignal = "poke"
-
-// FollowChangeFeed reads the connection's change feed every FeedInterval and pokes each ticket
-// whose remote request changed. The watermark is persisted in the store and heartbeated.
+// FollowChangeFeed follows the connection's two inbound streams until its lifetime ends: the
+// work system's change feed every FeedInterval (poking each ticket whose remote request
+// changed; watermark persisted and heartbeated) and the request system's intake every
+// intake interval (starting and signalling tickets; cursor persisted by the engine). Either
+// side may have neither.
 func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
-	conn, err := a.Connections.Get(in.Connection)
+	conn, err := a.conn(in.Connection)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), "Config", err)
+		return err
 	}
-	feed, ok := conn.Work.(vendorapi.ChangeFeed)
-	if !ok {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("work system %s has no change feed", conn.Work.Kind()), "NoFeed", nil)
+	feed, hasFeed := conn.Work.(vendorapi.ChangeFeed)
+	_, hasIntake := conn.Request.(vendorapi.Intake)
+	if !hasFeed && !hasIntake {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("neither %s has a change feed nor %s an intake", conn.WorkKind, conn.RequestKind), "NoFeed", nil)
 	}
 	interval := a.FeedInterval
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
+	intakeEvery := a.IntakeInterval
+	if d := conn.Config.RequestSystem.PollInterval.Duration; d > 0 {
+		intakeEvery = d
+	}
+	if intakeEvery <= 0 {
+		intakeEvery = time.Minute
+	}
 	var progress FeedProgress
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &progress)
 	}
-	if progress.Watermark.IsZero() {
-		saved, err := a.Store.GetCursor(ctx, in.Connection, feedCursorName)
+	if hasFeed && progress.Watermark.IsZero() {
+		saved, err := a.Store.GetCursor(ctx, in.Connection, engine.FeedWatermarkCursor)
 		if err != nil {
 			return fmt.Errorf("load feed watermark: %w", err)
 		}
@@ -78,33 +80,47 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				progress.Watermark = t
 			}
 		}
-	}
-	if progress.Watermark.IsZero() {
-		// A fresh connection starts "now": tickets created before it poll on their own timers.
-		progress.Watermark = time.Now().UTC().Add(-time.Minute)
+		if progress.Watermark.IsZero() {
+			// A fresh connection starts "now": tickets created before it poll on their own timers.
+			progress.Watermark = time.Now().UTC().Add(-time.Minute)
+		}
 	}
 	seen := map[string]time.Time{}
 	deadline := time.Now().Add(followerLifetime)
-	ticker := time.NewTicker(interval)
+	ticker := time.NewTicker(min(interval, intakeEvery))
 	defer ticker.Stop()
 	lastSavedError := "-"
 	lastReadSaved := time.Time{}
+	nextIntake := time.Now()
 	for {
-		if err := a.readFeedOnce(ctx, in.Connection, feed, &progress, seen); err != nil {
-			progress.LastError = err.Error()
-			a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
-		} else {
-			progress.LastError = ""
-			// Record liveness at most every 30 s (operators read it as "feed lag").
-			if time.Since(lastReadSaved) > 30*time.Second {
-				if err := a.Store.SaveCursor(ctx, in.Connection, FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
-					lastReadSaved = time.Now()
+		if hasFeed {
+			if err := a.readFeedOnce(ctx, conn, feed, &progress, seen); err != nil {
+				progress.LastError = err.Error()
+				a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
+			} else {
+				progress.LastError = ""
+				// Record liveness at most every 30 s (operators read it as "feed lag").
+				if time.Since(lastReadSaved) > 30*time.Second {
+					if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
+						lastReadSaved = time.Now()
+					}
+				}
+			}
+			if progress.LastError != lastSavedError {
+				if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastErrorCursor, progress.LastError); err == nil {
+					lastSavedError = progress.LastError
 				}
 			}
 		}
-		if progress.LastError != lastSavedError {
-			if err := a.Store.SaveCursor(ctx, in.Connection, FeedLastErrorCursor, progress.LastError); err == nil {
-				lastSavedError = progress.LastError
+		if hasIntake && !time.Now().Before(nextIntake) {
+			nextIntake = time.Now().Add(intakeEvery)
+			counts, err := a.Engine.RunIntake(ctx, conn, false, nil)
+			progress.IntakeRuns++
+			progress.Intake.Add(counts)
+			progress.IntakeLastError = ""
+			if err != nil {
+				progress.IntakeLastError = err.Error()
+				a.log().Warn("intake failed", "connection", in.Connection, "error", err)
 			}
 		}
 		activity.RecordHeartbeat(ctx, progress)
@@ -122,7 +138,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 }
 
 // readFeedOnce pages through everything modified since the watermark (minus the overlap).
-func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time) error {
+func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time) error {
 	since := p.Watermark.Add(-feedOverlap)
 	cursor := ""
 	newMark := p.Watermark
@@ -142,7 +158,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 			if _, dup := seen[key]; dup {
 				continue
 			}
-			if err := a.PokeRemote(ctx, conn, item); err != nil {
+			if err := a.pokeChanged(ctx, conn, item); err != nil {
 				return err // not marked seen, watermark unchanged: the next read pokes again
 			}
 			seen[key] = item.ModifiedAt
@@ -158,7 +174,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 	}
 	if newMark.After(p.Watermark) {
 		p.Watermark = newMark.UTC()
-		if err := a.Store.SaveCursor(ctx, conn, feedCursorName, p.Watermark.Format(time.RFC3339Nano)); err != nil {
+		if err := a.Store.SaveCursor(ctx, conn.ID, engine.FeedWatermarkCursor, p.Watermark.Format(time.RFC3339Nano)); err != nil {
 			return fmt.Errorf("save feed watermark: %w", err)
 		}
 	}
@@ -171,38 +187,18 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn string, feed vendora
 	return nil
 }
 
-// PokeRemote signals `poke` to the ticket owning a remote request, if it is ours and open. The
-// ticket is found by the remote id in the read model or, before the read model has it (a change
-// right after the create), by reading our reference back.
-func (a *Activities) PokeRemote(ctx context.Context, conn string, item vendorapi.RemoteRequest) error {
-	t, err := a.Store.GetTicketByRemoteID(ctx, conn, item.ID)
-	if err == nil {
-		return a.Poke(ctx, t.WorkflowID)
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("find ticket for remote %s: %w", item.ID, err)
-	}
-	c, cerr := a.Connections.Get(conn)
-	if cerr != nil {
-		return nil
-	}
-	if p, ok := c.Work.(vendorapi.ReferenceParser); ok && item.ExternalReference != "" {
-		if ext, ok := p.ParseReference(conn, item.ExternalReference); ok {
-			return a.Poke(ctx, ticket.WorkflowID(conn, ext))
+// pokeChanged pokes the ticket owning a changed remote request: by the reference it carries
+// when the work system's references can be read back (no store look-up, and requests that are
+// not ours cost nothing), else by its remote id in the read model.
+func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, item vendorapi.RemoteRequest) error {
+	if p, ok := conn.Work.(vendorapi.ReferenceParser); ok {
+		ext, ours := p.ParseReference(conn.ID, item.ExternalReference)
+		if !ours {
+			return nil // not a ticketsync request (or another connection's): nothing to poke
 		}
+		_, err := a.Engine.Poke(ctx, conn, ext, "")
+		return err
 	}
-	return nil // not a ticketsync request: nothing to poke (each ticket's timer covers the rest)
-}
-
-// Poke signals a ticket workflow to poll now; a finished or unknown workflow is not an error.
-func (a *Activities) Poke(ctx context.Context, workflowID string) error {
-	err := a.Temporal.SignalWorkflow(ctx, workflowID, "", PokeSignal, nil)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("poke %s: %w", workflowID, err)
-	}
-	return nil
+	_, err := a.Engine.Poke(ctx, conn, "", item.ID)
+	return err
 }

@@ -24,12 +24,13 @@ import (
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/starter"
 	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/workers"
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // NewLogger builds the process logger from TICKETSYNC_LOG_LEVEL / TICKETSYNC_LOG_FORMAT.
@@ -96,10 +97,7 @@ func Open(ctx context.Context, env config.Env, file *config.File, logger *slog.L
 		st.Close()
 		return nil, err
 	}
-	reg, err := connectors.Build(file, connectors.Options{
-		HTTPClient: &http.Client{Timeout: 30 * time.Second},
-		UserAgent:  portal.UserAgent(config.Version),
-	})
+	reg, err := connectors.Build(file, ConnectorEnv(st))
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("build connectors: %w", err)
@@ -170,7 +168,7 @@ func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
 // missing (a fresh `temporal server start-dev`, say). Where the client may not register them
 // (e.g. a managed namespace), the error names the exact commands an operator runs instead.
 func (a *App) EnsureSearchAttributes(ctx context.Context) error {
-	want := workflows.SearchAttributeTypes()
+	want := ticket.SearchAttributeTypes()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	have, err := a.Temporal.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: a.Env.TemporalNamespace})
@@ -214,21 +212,34 @@ func sortedNames(m map[string]enumspb.IndexedValueType) []string {
 	return out
 }
 
+// ConnectorEnv is what every connector of a process shares: a client that never follows
+// redirects, this build's User-Agent, and vendor rate limits held in the store so they hold
+// across every worker and API process.
+func ConnectorEnv(st *store.Store) connectors.Env {
+	return connectors.Env{
+		HTTPClient: vendorapi.NewHTTPClient(30 * time.Second),
+		UserAgent:  portal.UserAgent(config.Version),
+		Limiter: func(connection, vendor string, perMinute int) vendorapi.Limiter {
+			return st.NewLimiter(connection+"/"+vendor, perMinute)
+		},
+	}
+}
+
 // Activities builds the activities with this process's clients.
 func (a *App) Activities() *activities.Activities {
 	return &activities.Activities{
 		Store:        a.Store,
 		Connections:  a.Registry,
-		Sender:       portal.NewSender(portal.SenderOptions{UserAgent: portal.UserAgent(config.Version)}),
-		Temporal:     a.Temporal,
+		Engine:       a.Engine(),
 		Logger:       a.Logger,
 		FeedInterval: a.Env.FeedInterval,
 	}
 }
 
-// Tickets is the Temporal client wrapper used by the API.
-func (a *App) Tickets() *starter.Tickets {
-	return &starter.Tickets{Client: a.Temporal, TaskQueue: a.Env.TaskQueue}
+// Engine starts, signals and queries tickets through this process's Temporal client.
+func (a *App) Engine() *engine.Engine {
+	return &engine.Engine{Client: a.Temporal, TaskQueue: a.Env.TaskQueue, Store: a.Store, Connections: a.Registry,
+		Logger: a.Logger, PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge}
 }
 
 // RunWorker runs the worker until ctx ends. It also makes sure every connection with a change
@@ -247,15 +258,18 @@ func (a *App) RunWorker(ctx context.Context) error {
 	return nil
 }
 
-// EnsureConnectionSyncs starts ConnectionSync for every connection whose work system has a feed.
+// EnsureConnectionSyncs starts ConnectionSync for every connection whose work system has a
+// change feed or whose request system has an intake.
 func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
 	var errs []error
 	for _, id := range a.Registry.IDs() {
 		c, _ := a.Registry.Get(id)
-		if _, ok := c.Work.(vendorapi.ChangeFeed); !ok {
+		_, feed := c.Work.(vendorapi.ChangeFeed)
+		_, intake := c.Request.(vendorapi.Intake)
+		if !feed && !intake {
 			continue
 		}
-		if err := a.Tickets().EnsureConnectionSync(ctx, id); err != nil {
+		if err := a.Engine().EnsureConnectionSync(ctx, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -264,7 +278,7 @@ func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
 
 // API builds the HTTP API.
 func (a *App) API() *starter.API {
-	return &starter.API{Store: a.Store, Tickets: a.Tickets(), Connections: a.Registry, Logger: a.Logger,
+	return &starter.API{Store: a.Store, Engine: a.Engine(), Connections: a.Registry, Logger: a.Logger,
 		PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge,
 		Ready: func(ctx context.Context) error {
 			if a.Temporal == nil {

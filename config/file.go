@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
+	"sync"
 	"regexp"
 	"sort"
 	"strconv"
@@ -68,6 +70,9 @@ type RequestSystem struct {
 	S2S         *CubuS2S `yaml:"s2s" json:"s2s,omitempty"`
 	// intake polling (seeclickfix)
 	PollInterval Duration `yaml:"pollInterval" json:"pollInterval,omitempty"`
+	// RateLimit overrides the vendor's documented calls per minute for this connection; the
+	// limit holds across every worker and API process (0 = the vendor's default).
+	RateLimit int `yaml:"rateLimit" json:"rateLimit,omitempty"`
 }
 
 // CubuS2S is Cubu's server-to-server API access (resolve calls, before-hook fields).
@@ -93,6 +98,9 @@ type WorkSystem struct {
 	Password      string `yaml:"password" json:"password,omitempty"`
 	Username      string `yaml:"username" json:"username,omitempty"`
 	Token         string `yaml:"token" json:"token,omitempty"`
+	// RateLimit overrides the vendor's documented calls per minute for this connection; the
+	// limit holds across every worker and API process (0 = the vendor's default).
+	RateLimit int `yaml:"rateLimit" json:"rateLimit,omitempty"`
 }
 
 // Duration is a time.Duration written as "15m" in YAML and JSON. Zero means "not set".
@@ -153,11 +161,46 @@ const (
 	KindPruvan     = "pruvan"
 )
 
-// RequestKinds and WorkKinds list the supported kinds.
+// RequestKinds and WorkKinds list the kinds the connections file accepts: the documented ones
+// plus any a connector registers (connectors.RegisterWork / RegisterRequest call RegisterKind).
 var (
 	RequestKinds = []string{KindPortal, KindSeeClickFix, KindCubu, KindCyprexx}
 	WorkKinds    = []string{KindTheWorxHub, KindCityworks, KindPruvan}
+	kindsMu      sync.RWMutex
 )
+
+// Side names a side of a connection.
+type Side int
+
+// The two sides.
+const (
+	SideRequest Side = iota
+	SideWork
+)
+
+// RegisterKind makes a kind acceptable in the connections file. Kinds documented in DESIGN.md
+// are validated field by field here; other registered kinds validate their own settings when
+// their connector is built.
+func RegisterKind(side Side, kind string) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	list := &RequestKinds
+	if side == SideWork {
+		list = &WorkKinds
+	}
+	if !slices.Contains(*list, kind) {
+		*list = append(*list, kind)
+	}
+}
+
+func knownKind(side Side, kind string) bool {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	if side == SideWork {
+		return slices.Contains(WorkKinds, kind)
+	}
+	return slices.Contains(RequestKinds, kind)
+}
 
 // LoadFile reads and parses a connections file; see Parse. A nil lookup reads the process
 // environment.
@@ -201,7 +244,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*File, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("connections file must hold a single YAML document")
 	}
-	w := &walker{lookup: lookup, lines: map[string]int{}, expanded: map[*yaml.Node]bool{}}
+	w := &walker{lookup: lookup, lines: map[string]int{}, expanded: map[*yaml.Node]bool{}, aliased: map[*yaml.Node]bool{}}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
@@ -255,6 +298,7 @@ type walker struct {
 	lookup   func(string) (string, bool)
 	lines    map[string]int
 	expanded map[*yaml.Node]bool // aliases share nodes: expand each once
+	aliased  map[*yaml.Node]bool // anchors already walked through an alias
 	probs    Problems
 	depth    int
 }
@@ -275,7 +319,10 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	w.depth++
 	defer func() { w.depth-- }()
 	if n.Kind == yaml.AliasNode {
-		if n.Alias != nil {
+		// Walk each anchor once: its nodes are shared (expanded in place), and walking every
+		// use would let a few bytes of nested aliases cost exponential time (alias bomb).
+		if n.Alias != nil && !w.aliased[n.Alias] {
+			w.aliased[n.Alias] = true
 			w.walk(n.Alias, t, path)
 		}
 		return

@@ -114,6 +114,7 @@ const portalTWH = `    requestSystem:
       baseUrl: https://twh.example
       clientId: id
       clientSecret: "${TWH}"
+      webhookSecret: w
 `
 
 func TestExpansion(t *testing.T) {
@@ -155,6 +156,7 @@ func TestExpansion(t *testing.T) {
       baseUrl: https://twh.example
       clientId: id
       clientSecret: s
+      webhookSecret: w
 `)
 	f, err = Parse([]byte(scf), env(map[string]string{"ORG": "123", "EVERY": "1m"}))
 	if err != nil {
@@ -249,7 +251,7 @@ func TestTypeAndSyntaxErrors(t *testing.T) {
       organizationId: abc
       token: t
       pollInterval: 60
-    workSystem: {kind: theworxhub, baseUrl: "https://twh.example", clientId: i, clientSecret: s}
+    workSystem: {kind: theworxhub, baseUrl: "https://twh.example", clientId: i, clientSecret: s, webhookSecret: w}
     pollInterval: soon
 `)
 	_, err := Parse([]byte(y), env(nil))
@@ -296,6 +298,7 @@ connections:
       baseUrl: https://twh.example
       clientId: id
       clientSecret: "$${literal}"
+      webhookSecret: w
   - id: c2
     tenant: acme
     requestSystem: *portal

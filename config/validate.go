@@ -213,7 +213,9 @@ func (c *checker) requestSystem(p string, r RequestSystem) {
 		c.httpURL(p+".baseUrl", r.BaseURL)
 		c.required(p+".apiToken", r.APIToken)
 	default:
-		c.add(p+".kind", "%s", oneOfMsg(r.Kind, RequestKinds))
+		if !knownKind(SideRequest, r.Kind) {
+			c.add(p+".kind", "%s", oneOfMsg(r.Kind, RequestKinds))
+		}
 	}
 }
 
@@ -233,6 +235,11 @@ func (c *checker) workSystem(p string, w WorkSystem) bool {
 		c.httpURL(p+".baseUrl", w.BaseURL)
 		c.required(p+".clientId", w.ClientID)
 		c.required(p+".clientSecret", w.ClientSecret)
+		if strings.TrimSpace(w.WebhookSecret) == "" {
+			// TWH signs its pushes: without a secret anyone who knows the connection id could
+			// poke tickets and spend the connection's vendor calls.
+			c.add(p+".webhookSecret", "required: TheWorxHub signs its pushes; set the secret of its webhook subscription (any long random string configured on both sides)")
+		}
 	case KindCityworks:
 		c.httpURL(p+".baseUrl", w.BaseURL)
 		if c.required(p+".version", w.Version) && !oneOf(w.Version, CityworksVersions) {
@@ -245,8 +252,13 @@ func (c *checker) workSystem(p string, w WorkSystem) bool {
 		c.required(p+".username", w.Username)
 		c.required(p+".password", w.Password)
 	default:
-		c.add(p+".kind", "%s", oneOfMsg(w.Kind, WorkKinds))
-		return false
+		if !knownKind(SideWork, w.Kind) {
+			c.add(p+".kind", "%s", oneOfMsg(w.Kind, WorkKinds))
+			return false
+		}
+	}
+	if w.RateLimit < 0 {
+		c.add(p+".rateLimit", "must not be negative (calls per minute; 0 = the vendor's default)")
 	}
 	return true
 }

@@ -1,38 +1,39 @@
-// Package connectors turns the connections file into live clients: for each connection, the
-// work-system client (vendorapi), the request system's delivery target and the pinned defaults.
-// It is the only place that knows which vendor package serves which `kind`.
+// Package connectors turns the connections file into live connectors: for each connection, the
+// work side (a vendorapi.WorkSystem) and the request side (a vendorapi.RequestSystem), each
+// with whatever optional capabilities its vendor package implements, plus the pinned defaults.
+// It is the only place that knows which vendor package serves which `kind` (kinds.go); the
+// engine, the API and the workflows see only the vendorapi interfaces.
 package connectors
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ticketsync/ticketsync/config"
-	"github.com/ticketsync/ticketsync/mapping"
 	"github.com/ticketsync/ticketsync/vendorapi"
-	"github.com/ticketsync/ticketsync/vendorapi/portal"
-	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 )
 
 // ErrUnknownConnection is returned for a connection id not in the configuration.
 var ErrUnknownConnection = errors.New("unknown connection")
 
-// Conn is one configured connection with its clients.
+// Conn is one configured connection with its two sides.
 type Conn struct {
-	ID            string
-	Tenant        string
-	RequestKind   string
-	WorkKind      string
-	Mapping       string        // resolved mapping version for new tickets
-	PollInterval  time.Duration // 0 = the global default
-	RequestTypes  []string      // accepted requestType values (empty = any)
-	Work          vendorapi.WorkSystem
-	Portal        portal.Target
-	WebhookSecret string // verifies the work system's pushes ("" = unsigned pushes accepted)
-	Config        config.Connection
+	ID           string
+	Tenant       string
+	RequestKind  string
+	WorkKind     string
+	Mapping      string        // resolved mapping version for new tickets
+	PollInterval time.Duration // 0 = the global default
+	RequestTypes []string      // accepted requestType values (empty = any)
+	Required     []string      // request fields the work system requires (API 422s without them)
+	Work         vendorapi.WorkSystem
+	Request      vendorapi.RequestSystem
+	Config       config.Connection
 }
 
 // PollIntervalOr returns the connection's poll interval or def.
@@ -43,29 +44,119 @@ func (c *Conn) PollIntervalOr(def time.Duration) time.Duration {
 	return def
 }
 
+// Hooks returns the hook handler of the side whose kind is kind (nil when that side has none
+// or the connection does not use the kind): /v1/hooks/{kind}/{connection}/… dispatches here.
+func (c *Conn) Hooks(kind string) vendorapi.HookHandler {
+	var side any
+	switch kind {
+	case c.WorkKind:
+		side = c.Work
+	case c.RequestKind:
+		side = c.Request
+	default:
+		return nil
+	}
+	h, _ := side.(vendorapi.HookHandler)
+	return h
+}
+
+// Sides lists the connection's two sides (work first), for capability discovery.
+func (c *Conn) Sides() []any { return []any{c.Work, c.Request} }
+
+// Env is what a kind's constructor gets besides the connection's configuration.
+type Env struct {
+	HTTPClient *http.Client // base client: no redirects, timeouts; wrap its Transport, never mutate it
+	UserAgent  string
+	// Limiter returns the shared limiter for a connection's calls to one vendor (nil: none).
+	Limiter func(connection, vendor string, perMinute int) vendorapi.Limiter
+}
+
+// Client returns a copy of the base HTTP client whose calls are paced by the connection's
+// shared limiter for vendor (perMinute <= 0: not paced).
+func (e Env) Client(connection, vendor string, perMinute int) *http.Client {
+	c := &http.Client{}
+	if e.HTTPClient != nil {
+		*c = *e.HTTPClient
+	}
+	if c.CheckRedirect == nil {
+		c.CheckRedirect = vendorapi.NoRedirect
+	}
+	if e.Limiter != nil && perMinute > 0 {
+		if l := e.Limiter(connection, vendor, perMinute); l != nil {
+			c.Transport = vendorapi.LimitTransport(l, c.Transport)
+		}
+	}
+	return c
+}
+
+// WorkKind registers a work system kind.
+type WorkKind struct {
+	Kind string
+	// RequestTypes are the accepted requestType values (empty = any) and Required the request
+	// fields (dotted JSON paths, e.g. "location.address") the work system needs.
+	RequestTypes []string
+	Required     []string
+	// RateLimit is the vendor's documented calls per minute per credential (0 = none); a
+	// connection may lower it with workSystem.rateLimit.
+	RateLimit int
+	New       func(c config.Connection, env Env) (vendorapi.WorkSystem, error)
+}
+
+// RequestKind registers a request system kind.
+type RequestKind struct {
+	Kind      string
+	RateLimit int
+	New       func(c config.Connection, env Env) (vendorapi.RequestSystem, error)
+}
+
+var (
+	kindsMu      sync.RWMutex
+	workKinds    = map[string]WorkKind{}
+	requestKinds = map[string]RequestKind{}
+)
+
+// RegisterWork adds a work system kind (kinds.go; tests may add toy kinds).
+func RegisterWork(k WorkKind) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	workKinds[k.Kind] = k
+	config.RegisterKind(config.SideWork, k.Kind)
+}
+
+// RegisterRequest adds a request system kind.
+func RegisterRequest(k RequestKind) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	requestKinds[k.Kind] = k
+	config.RegisterKind(config.SideRequest, k.Kind)
+}
+
+// WorkKinds and RequestKinds list the registered kinds, sorted.
+func WorkKinds() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	return slices.Sorted(maps.Keys(workKinds))
+}
+
+// RequestKinds lists the registered request system kinds, sorted.
+func RequestKinds() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	return slices.Sorted(maps.Keys(requestKinds))
+}
+
 // Registry holds every connection by id. It is immutable after Build.
 type Registry struct {
 	conns map[string]*Conn
 }
 
-// Options tune the clients built for every connection.
-type Options struct {
-	HTTPClient *http.Client
-	UserAgent  string
-}
-
-// RequestTypes per work-system kind (DESIGN.md §6).
-var RequestTypes = map[string][]string{
-	"theworxhub": {"Maintenance", "Housekeeping", "IT Support"},
-}
-
-// Build creates the clients of every connection in a validated file. Kinds whose connector is
-// not built yet are reported as errors rather than silently ignored.
-func Build(f *config.File, opts Options) (*Registry, error) {
+// Build creates both sides of every connection in a validated file. Every connection that
+// cannot be built is reported (all at once), never silently skipped.
+func Build(f *config.File, env Env) (*Registry, error) {
 	reg := &Registry{conns: map[string]*Conn{}}
 	var errs []error
 	for _, c := range f.Connections {
-		conn, err := build(c, opts)
+		conn, err := build(c, env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connection %s: %w", c.ID, err))
 			continue
@@ -75,45 +166,43 @@ func Build(f *config.File, opts Options) (*Registry, error) {
 	return reg, errors.Join(errs...)
 }
 
-func build(c config.Connection, opts Options) (*Conn, error) {
-	conn := &Conn{ID: c.ID, Tenant: c.Tenant, RequestKind: c.RequestSystem.Kind, WorkKind: c.WorkSystem.Kind,
-		PollInterval: c.PollInterval.Duration, Config: c, RequestTypes: RequestTypes[c.WorkSystem.Kind]}
-	m := c.Mapping
-	if m == "" {
-		latest, err := mapping.Latest(c.WorkSystem.Kind)
-		if err != nil {
-			return nil, err
-		}
-		m = latest.Name
+func build(c config.Connection, env Env) (*Conn, error) {
+	kindsMu.RLock()
+	wk, okW := workKinds[c.WorkSystem.Kind]
+	rk, okR := requestKinds[c.RequestSystem.Kind]
+	kindsMu.RUnlock()
+	if !okW {
+		return nil, fmt.Errorf("work system kind %q is not supported by this build (known: %v)", c.WorkSystem.Kind, WorkKinds())
 	}
-	conn.Mapping = m
-	switch c.WorkSystem.Kind {
-	case "theworxhub":
-		client, err := theworxhub.New(theworxhub.Config{BaseURL: c.WorkSystem.BaseURL, ClientID: c.WorkSystem.ClientID,
-			ClientSecret: c.WorkSystem.ClientSecret, HTTPClient: opts.HTTPClient, UserAgent: opts.UserAgent})
-		if err != nil {
-			return nil, err
-		}
-		conn.Work = client
-		conn.WebhookSecret = c.WorkSystem.WebhookSecret
-	default:
-		return nil, fmt.Errorf("work system kind %q is not supported by this version", c.WorkSystem.Kind)
+	if !okR {
+		return nil, fmt.Errorf("request system kind %q is not supported by this build (known: %v)", c.RequestSystem.Kind, RequestKinds())
 	}
-	switch c.RequestSystem.Kind {
-	case "portal":
-		target := portal.Target{URL: c.RequestSystem.URL}
-		for _, s := range c.RequestSystem.PortalSecrets() {
-			sec, err := portal.ParseSecret(s)
-			if err != nil {
-				return nil, fmt.Errorf("requestSystem.secret: %w", err)
-			}
-			target.Secrets = append(target.Secrets, sec)
-		}
-		conn.Portal = target
-	default:
-		return nil, fmt.Errorf("request system kind %q is not supported by this version", c.RequestSystem.Kind)
+	m, err := c.ResolvedMapping()
+	if err != nil {
+		return nil, err
+	}
+	conn := &Conn{ID: c.ID, Tenant: c.Tenant, RequestKind: rk.Kind, WorkKind: wk.Kind, Mapping: m.Name,
+		PollInterval: c.PollInterval.Duration, Config: c, RequestTypes: wk.RequestTypes, Required: wk.Required}
+	var errs []error
+	if conn.Work, err = wk.New(c, env); err != nil {
+		errs = append(errs, fmt.Errorf("workSystem: %w", err))
+	}
+	if conn.Request, err = rk.New(c, env); err != nil {
+		errs = append(errs, fmt.Errorf("requestSystem: %w", err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return conn, nil
+}
+
+// rateLimit is the connection's rateLimit when set (a contract may grant more or less than
+// the vendor's documented default), else the default.
+func rateLimit(vendorDefault, override int) int {
+	if override > 0 {
+		return override
+	}
+	return vendorDefault
 }
 
 // Get returns a connection by id.
@@ -128,10 +217,8 @@ func (r *Registry) Get(id string) (*Conn, error) {
 
 // IDs lists connection ids, sorted.
 func (r *Registry) IDs() []string {
-	ids := make([]string, 0, len(r.conns))
-	for id := range r.conns {
-		ids = append(ids, id)
+	if r == nil {
+		return nil
 	}
-	sort.Strings(ids)
-	return ids
+	return slices.Sorted(maps.Keys(r.conns))
 }

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ticketsync/ticketsync/ticket"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // The workflow package is cheap to import (the SDK, not the Temporal server), so this file
@@ -20,8 +19,8 @@ import (
 
 func TestSearchAttributesMatchWorkflow(t *testing.T) {
 	keys := []temporal.SearchAttributeKey{
-		workflows.SATenant, workflows.SAConnection, workflows.SAExternalID,
-		workflows.SARemoteID, workflows.SAStatus, workflows.SANeedsAttention,
+		ticket.SATenant, ticket.SAConnection, ticket.SAExternalID,
+		ticket.SARemoteID, ticket.SAStatus, ticket.SANeedsAttention,
 	}
 	want := map[string]string{}
 	for _, k := range keys {

@@ -26,10 +26,10 @@ import (
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // Options configure the dev stack; zero values take the documented defaults.
@@ -53,7 +53,7 @@ type Options struct {
 }
 
 // SearchAttributes are the custom search attributes a ticket workflow sets (DESIGN.md §3).
-var SearchAttributes = workflows.SearchAttributeTypes()
+var SearchAttributes = ticket.SearchAttributeTypes()
 
 // Demo names.
 const (

@@ -23,10 +23,10 @@ import (
 	"github.com/ticketsync/ticketsync/internal/pgtest"
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/starter"
+	"github.com/ticketsync/ticketsync/ticket"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 	"github.com/ticketsync/ticketsync/workers"
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
 type world struct {
@@ -70,7 +70,7 @@ func newWorldOn(t testing.TB, webhook bool, databaseURL string) *world {
 		hook = apiURL + "/v1/hooks/theworxhub/" + testkit.Connection
 	}
 	kit := testkit.New(t, testkit.Options{WebhookURL: hook, DatabaseURL: databaseURL})
-	kit.Activities.Temporal = c
+	eng := kit.UseTemporal(c)
 
 	w := workers.New(c, kit.Activities, workers.Options{TaskQueue: "ticketsync"})
 	if err := w.Start(); err != nil {
@@ -78,8 +78,7 @@ func newWorldOn(t testing.TB, webhook bool, databaseURL string) *world {
 	}
 	t.Cleanup(w.Stop)
 
-	api := &starter.API{Store: kit.Store, Tickets: &starter.Tickets{Client: c, TaskQueue: "ticketsync"},
-		Connections: kit.Registry, PollInterval: 15 * time.Minute}
+	api := &starter.API{Store: kit.Store, Engine: eng, Connections: kit.Registry, PollInterval: 15 * time.Minute}
 	srv := &http.Server{Handler: api.Handler()}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -248,11 +247,11 @@ func endToEnd(t *testing.T, w *world) {
 	if wfID != "ticket/"+testkit.Connection+"/cubigo-9001" {
 		t.Fatalf("workflow id %q", wfID)
 	}
-	v, err := c.QueryWorkflow(ctx, wfID, "", workflows.QueryState)
+	v, err := c.QueryWorkflow(ctx, wfID, "", ticket.QueryState)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.TicketState
+	var st ticket.State
 	if err := v.Get(&st); err != nil || st.Status != "InProgress" || st.RemoteID != remote.ID {
 		t.Fatalf("state query: %+v %v", st, err)
 	}
@@ -300,7 +299,7 @@ func endToEnd(t *testing.T, w *world) {
 		t.Fatalf("cancel: %d %v", code, p)
 	}
 	run := c.GetWorkflow(ctx, wfID, "")
-	var res workflows.TicketResult
+	var res ticket.Result
 	if err := run.Get(ctx, &res); err != nil || res.Status != "Canceled" {
 		t.Fatalf("workflow result %+v %v", res, err)
 	}

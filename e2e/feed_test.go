@@ -8,7 +8,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/ticketsync/ticketsync/internal/testkit"
-	"github.com/ticketsync/ticketsync/starter"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/workflows"
@@ -17,7 +16,7 @@ import (
 // Without any webhook, ConnectionSync's change-feed follower pokes the ticket within seconds.
 func TestChangeFeedPokesChangedTickets(t *testing.T) {
 	w := newWorldWith(t, false)
-	tickets := &starter.Tickets{Client: w.ts.GetDefaultClient(), TaskQueue: "ticketsync"}
+	tickets := w.kit.Activities.Engine
 	ctx := context.Background()
 	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
 		t.Fatal(err)
@@ -58,9 +57,9 @@ func TestChangeFeedPokesChangedTickets(t *testing.T) {
 func TestQuietTicketHistoryBudget(t *testing.T) {
 	w := newWorld(t)
 	c := w.ts.GetDefaultClient()
-	tickets := &starter.Tickets{Client: c, TaskQueue: "ticketsync"}
+	tickets := w.kit.Activities.Engine
 	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "quiet-1")
-	in := workflows.TicketInput{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
+	in := ticket.Input{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
 		Request: vendorapi.NewRequest{RequestType: "Maintenance", Title: "t", Description: "d", Location: vendorapi.Location{Address: "apt 1"}, Requester: vendorapi.Person{Name: "n"}}}
 	ctx := context.Background()
 	if err := tickets.Start(ctx, in); err != nil {
@@ -74,11 +73,11 @@ func TestQuietTicketHistoryBudget(t *testing.T) {
 			}
 			events++
 		}
-		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", workflows.QueryState)
+		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", ticket.QueryState)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var st workflows.TicketState
+		var st ticket.State
 		_ = v.Get(&st)
 		return events, st.Polls
 	}
@@ -109,20 +108,20 @@ func TestQuietTicketHistoryBudget(t *testing.T) {
 func TestHealthyFeedRelaxesTheTicketTimer(t *testing.T) {
 	w := newWorldWith(t, false)
 	c := w.ts.GetDefaultClient()
-	tickets := &starter.Tickets{Client: c, TaskQueue: "ticketsync"}
+	tickets := w.kit.Activities.Engine
 	ctx := context.Background()
 	if err := tickets.EnsureConnectionSync(ctx, testkit.Connection); err != nil {
 		t.Fatal(err)
 	}
 	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "relax-1")
-	in := workflows.TicketInput{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
+	in := ticket.Input{Ref: ref, MappingVersion: "theworxhub-v1", PollInterval: time.Second,
 		Request: vendorapi.NewRequest{RequestType: "Maintenance", Title: "t", Description: "d", Location: vendorapi.Location{Address: "apt 1"}, Requester: vendorapi.Person{Name: "n"}}}
 	if err := tickets.Start(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.TicketState
+	var st ticket.State
 	waitFor(t, 20*time.Second, "a poll that sees the healthy feed", func() bool {
-		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", workflows.QueryState)
+		v, err := c.QueryWorkflow(ctx, ref.WorkflowID, "", ticket.QueryState)
 		if err != nil {
 			return false
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/config"
-	"github.com/ticketsync/ticketsync/workflows"
+	"github.com/ticketsync/ticketsync/ticket"
 )
 
 // worker and api register the ticket search attributes on a namespace that lacks them (a fresh
@@ -31,12 +31,12 @@ func TestEnsureSearchAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, typ := range workflows.SearchAttributeTypes() {
+	for name, typ := range ticket.SearchAttributeTypes() {
 		if got, ok := resp.GetCustomAttributes()[name]; !ok || got != typ {
 			t.Errorf("%s: %v (registered %t), want %v", name, got, ok, typ)
 		}
 	}
-	if len(workflows.SearchAttributeTypes()) != 6 {
-		t.Fatalf("want the six ticket search attributes, got %v", workflows.SearchAttributeTypes())
+	if len(ticket.SearchAttributeTypes()) != 6 {
+		t.Fatalf("want the six ticket search attributes, got %v", ticket.SearchAttributeTypes())
 	}
 }

@@ -2,15 +2,15 @@ package starter
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,19 +20,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/connectors"
-	"github.com/ticketsync/ticketsync/mapping"
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // API serves DESIGN.md §6.
 type API struct {
 	Store        *store.Store
-	Tickets      *Tickets
+	Engine       *engine.Engine
 	Connections  *connectors.Registry
 	Logger       *slog.Logger
 	PollInterval time.Duration // default poll interval for new tickets (connection may override)
@@ -40,7 +38,8 @@ type API struct {
 	// Ready reports whether dependencies answer (for /readyz); nil = always ready.
 	Ready func(ctx context.Context) error
 
-	metrics *apiMetrics
+	metrics    *apiMetrics
+	hookLimits hookLimiters
 }
 
 type apiMetrics struct {
@@ -93,14 +92,21 @@ func (a *API) Handler() http.Handler {
 	route("GET /v1/tickets", true, a.listTickets)
 	route("GET /v1/tickets/{id}", true, a.getTicket)
 	route("GET /v1/tickets/{id}/events", true, a.ticketEvents)
-	route("POST /v1/tickets/{id}/comments", true, a.signalHandler(workflows.SignalComment))
-	route("POST /v1/tickets/{id}/cancel", true, a.signalHandler(workflows.SignalCancel))
-	route("POST /v1/tickets/{id}/hold", true, a.signalHandler(workflows.SignalHold))
-	route("POST /v1/tickets/{id}/resume", true, a.signalHandler(workflows.SignalResume))
-	route("POST /v1/tickets/{id}/retry", true, a.signalHandler(workflows.SignalRetry))
-	route("POST /v1/tickets/{id}/skip", true, a.signalHandler(workflows.SignalSkip))
+	route("POST /v1/tickets/{id}/comments", true, a.signalHandler(ticket.SignalComment))
+	route("POST /v1/tickets/{id}/cancel", true, a.signalHandler(ticket.SignalCancel))
+	route("POST /v1/tickets/{id}/hold", true, a.signalHandler(ticket.SignalHold))
+	route("POST /v1/tickets/{id}/resume", true, a.signalHandler(ticket.SignalResume))
+	route("POST /v1/tickets/{id}/retry", true, a.signalHandler(ticket.SignalRetry))
+	route("POST /v1/tickets/{id}/skip", true, a.signalHandler(ticket.SignalSkip))
+	route("GET /v1/connections", true, a.listConnections)
 	route("GET /v1/connections/{id}", true, a.getConnection)
-	route("POST /v1/hooks/theworxhub/{connection}", false, a.theWorxHubHook)
+	route("POST /v1/connections/{id}/validate", true, a.validateConnection)
+	route("POST /v1/connections/{id}/refresh", true, a.refreshConnection)
+	route("POST /v1/connections/{id}/sync-catalog", true, a.syncCatalog)
+	// Inbound hooks: one route, dispatched to the vendor package owning {kind}. The bare form
+	// keeps TheWorxHub's original /v1/hooks/theworxhub/{connection} working.
+	route("/v1/hooks/{kind}/{connection}", false, a.hook)
+	route("/v1/hooks/{kind}/{connection}/{path...}", false, a.hook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -330,7 +336,7 @@ func (req *CreateTicketRequest) validate(conn *connectors.Conn) []FieldError {
 	if len(req.Answers) > MaxAnswers {
 		v.add("answers", fmt.Sprintf("has %d entries; at most %d allowed", len(req.Answers), MaxAnswers))
 	}
-	for _, k := range sortedKeys(req.Answers) {
+	for _, k := range slices.Sorted(maps.Keys(req.Answers)) {
 		field := "answers." + k
 		v.text(field+" (key)", k, true, 200, false)
 		if _, ok := answerText(req.Answers[k]); !ok {
@@ -399,16 +405,6 @@ func (req *CreateTicketRequest) newRequest() vendorapi.NewRequest {
 
 // requestHash fingerprints the semantic request (canonical JSON: map keys sorted by
 // encoding/json) so an identical replay is 200 and a different body under the same id is 409.
-func requestHash(conn, externalID string, nr vendorapi.NewRequest) (string, []byte) {
-	body, _ := json.Marshal(struct {
-		Connection string               `json:"connection"`
-		ExternalID string               `json:"externalId"`
-		Request    vendorapi.NewRequest `json:"request"`
-	}{conn, externalID, nr})
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:]), body
-}
-
 func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	var req CreateTicketRequest
 	if p := decodeJSON(w, r, &req, false); p != nil {
@@ -426,42 +422,19 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if errs := req.validate(conn); len(errs) > 0 {
 		return validationProblem(errs)
 	}
-	nr := req.newRequest()
-	hash, canonical := requestHash(req.Connection, req.ExternalID, nr)
-	ref := ticket.NewRef(tenant, req.Connection, req.ExternalID)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	row := store.Ticket{ID: ref.TicketID, Tenant: tenant, Connection: ref.Connection, ExternalID: ref.ExternalID,
-		WorkflowID: ref.WorkflowID, RequestHash: hash, Request: canonical, Status: mapping.Submitted,
-		MappingVersion: conn.Mapping, CreatedAt: now, UpdatedAt: now}
-	got, created, err := a.Store.CreateTicket(r.Context(), row)
-	if err != nil {
-		return problem(http.StatusServiceUnavailable, "could not record the ticket; nothing was created, retry later")
-	}
-	if !created && got.RequestHash != "" && got.RequestHash != hash {
+	got, created, err := a.Engine.CreateTicket(r.Context(), conn, req.ExternalID, req.newRequest())
+	switch {
+	case errors.Is(err, engine.ErrConflict):
 		return problem(http.StatusConflict, fmt.Sprintf("a ticket with externalId %q already exists on connection %q with a different body", req.ExternalID, req.Connection))
-	}
-	in := workflows.TicketInput{Ref: ref, Request: nr, MappingVersion: got.MappingVersion, PollInterval: conn.PollIntervalOr(a.PollInterval),
-		EventMaxAge: a.EventMaxAge}
-	if in.MappingVersion == "" {
-		in.MappingVersion = conn.Mapping
-	}
-	// Start (or confirm) the workflow on every create, replays included: a crash between the
-	// insert and the start is healed by the client's retry.
-	if err := a.Tickets.Start(r.Context(), in); err != nil {
-		a.log().Error("start ticket workflow", "workflowId", ref.WorkflowID, "error", err)
-		if created {
-			// Never leave a half-created ticket behind: undo the row so a retry starts clean.
-			if derr := a.Store.DeleteTicket(context.WithoutCancel(r.Context()), ref.TicketID); derr != nil {
-				a.log().Error("undo ticket row", "ticket", ref.TicketID, "error", derr)
-			}
-		}
-		return problem(http.StatusServiceUnavailable, "the workflow engine is unavailable; the ticket was not created, retry later")
+	case err != nil:
+		a.log().Error("create ticket", "connection", req.Connection, "externalId", req.ExternalID, "error", err)
+		return problem(http.StatusServiceUnavailable, "the ticket could not be recorded or started; nothing was created, retry later")
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 		a.metrics.created.Inc()
-		w.Header().Set("Location", "/v1/tickets/"+ref.TicketID)
+		w.Header().Set("Location", "/v1/tickets/"+got.ID)
 	}
 	writeJSON(w, status, viewOf(got))
 	return nil
@@ -561,8 +534,8 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 	}
 	f := store.TicketFilter{Tenant: tenantOf(r), Connection: q.Get("connection"), Status: q.Get("status"), Cursor: q.Get("cursor")}
-	if f.Status != "" && !mapping.IsPortalStatus(f.Status) {
-		v.add("status", "must be one of "+strings.Join(mapping.PortalStatuses, ", "))
+	if f.Status != "" && !slices.Contains(ticket.Statuses, f.Status) {
+		v.add("status", "must be one of "+strings.Join(ticket.Statuses, ", "))
 	}
 	if s := q.Get("needsAttention"); s != "" {
 		b, err := strconv.ParseBool(s)
@@ -667,7 +640,7 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 		var arg any
 		v := &validator{}
 		switch name {
-		case workflows.SignalComment:
+		case ticket.SignalComment:
 			var body struct {
 				Text   string `json:"text"`
 				Author string `json:"author"`
@@ -677,8 +650,8 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 			}
 			v.text("text", body.Text, true, MaxCommentText, true)
 			v.text("author", body.Author, false, 200, false)
-			arg = workflows.CommentSignal{Text: body.Text, Author: strings.TrimSpace(body.Author)}
-		case workflows.SignalCancel, workflows.SignalHold:
+			arg = ticket.CommentSignal{Text: body.Text, Author: strings.TrimSpace(body.Author)}
+		case ticket.SignalCancel, ticket.SignalHold:
 			var body struct {
 				Reason string `json:"reason"`
 			}
@@ -686,10 +659,10 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 				return p
 			}
 			v.text("reason", body.Reason, false, MaxReason, true)
-			if name == workflows.SignalCancel {
-				arg = workflows.CancelSignal{Reason: strings.TrimSpace(body.Reason)}
+			if name == ticket.SignalCancel {
+				arg = ticket.CancelSignal{Reason: strings.TrimSpace(body.Reason)}
 			} else {
-				arg = workflows.HoldSignal{Reason: strings.TrimSpace(body.Reason)}
+				arg = ticket.HoldSignal{Reason: strings.TrimSpace(body.Reason)}
 			}
 		default:
 			var body struct{}
@@ -700,11 +673,11 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 		if len(v.errs) > 0 {
 			return validationProblem(v.errs)
 		}
-		if mapping.IsTerminal(t.Status) {
+		if ticket.IsTerminal(t.Status) {
 			return problem(http.StatusConflict, fmt.Sprintf("ticket %s is %s: it no longer accepts %s", t.ID, t.Status, name))
 		}
-		err := a.Tickets.Signal(r.Context(), t.WorkflowID, name, arg)
-		if errors.Is(err, ErrWorkflowClosed) {
+		err := a.Engine.Signal(r.Context(), t.WorkflowID, name, arg)
+		if errors.Is(err, engine.ErrWorkflowClosed) {
 			return problem(http.StatusConflict, fmt.Sprintf("ticket %s has finished: it no longer accepts %s", t.ID, name))
 		}
 		if err != nil {
@@ -715,40 +688,6 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "signal": name, "ticket": viewOf(t)})
 		return nil
 	}
-}
-
-// ---- connections -----------------------------------------------------------------------------
-
-func (a *API) getConnection(w http.ResponseWriter, r *http.Request) *Problem {
-	id := r.PathValue("id")
-	c, err := a.Connections.Get(id)
-	if err != nil || c.Tenant != tenantOf(r) {
-		return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", id))
-	}
-	out := map[string]any{
-		"id": c.ID, "tenant": c.Tenant, "requestSystem": c.RequestKind, "workSystem": c.WorkKind,
-		"mapping": c.Mapping, "pollInterval": c.PollIntervalOr(a.PollInterval).String(),
-		"requestTypes": c.RequestTypes, "feed": nil,
-	}
-	if _, ok := c.Work.(vendorapi.ChangeFeed); ok {
-		feed := map[string]any{"watermark": nil, "lastRead": nil, "lagSeconds": nil, "lastError": nil}
-		cur := func(name string) string { v, _ := a.Store.GetCursor(r.Context(), c.ID, name); return v }
-		if v := cur(activities.FeedWatermarkCursor); v != "" {
-			feed["watermark"] = v
-		}
-		if v := cur(activities.FeedLastReadCursor); v != "" {
-			feed["lastRead"] = v
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-				feed["lagSeconds"] = int(time.Since(t).Seconds())
-			}
-		}
-		if v := cur(activities.FeedLastErrorCursor); v != "" {
-			feed["lastError"] = v
-		}
-		out["feed"] = feed
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 func contains(list []string, s string) bool {

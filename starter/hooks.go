@@ -1,107 +1,142 @@
 package starter
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
+	"slices"
+	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/ticketsync/ticketsync/connectors"
-	"github.com/ticketsync/ticketsync/store"
-	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
-	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
-	"github.com/ticketsync/ticketsync/workflows"
 )
 
-const maxHookBody = 64 << 10
+// Inbound hook limits: a body bigger than maxHookBody is refused (streamed paths excepted) and
+// each connection takes at most hookRate calls per second (burst hookBurst) so that nobody can
+// make us spend a connection's vendor calls or the store's time.
+const (
+	maxHookBody = 1 << 20
+	hookRate    = 20
+	hookBurst   = 100
+)
 
-// theWorxHubHook receives TheWorxHub's thin "workrequest.updated" push and pokes the ticket, so
-// the status reaches the portal in seconds. The push is best effort and unordered: it only
-// triggers a read; the feed and the timer remain the source of truth.
-func (a *API) theWorxHubHook(w http.ResponseWriter, r *http.Request) *Problem {
-	connID := r.PathValue("connection")
+// hookLimiters holds one inbound limiter per connection.
+type hookLimiters struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (h *hookLimiters) allow(conn string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[string]*rate.Limiter{}
+	}
+	l, ok := h.m[conn]
+	if !ok {
+		l = rate.NewLimiter(hookRate, hookBurst)
+		h.m[conn] = l
+	}
+	return l.Allow()
+}
+
+// unauthorizedHook is the one answer for a bad signature and for an unknown connection, so a
+// caller cannot tell which connection ids exist.
+func unauthorizedHook() *Problem {
+	return problem(http.StatusUnauthorized, "the hook could not be verified (bad or missing signature or credentials)")
+}
+
+// hook serves /v1/hooks/{kind}/{connection}/{path...}: it finds the vendor package owning kind
+// on the connection, lets it verify and parse the call, executes the intents it returns
+// through the engine, and answers (a vendor's synchronous answer, or 202).
+func (a *API) hook(w http.ResponseWriter, r *http.Request) *Problem {
+	kind, connID, path := r.PathValue("kind"), r.PathValue("connection"), r.PathValue("path")
+	if !isKnownKind(kind) {
+		return problem(http.StatusNotFound, fmt.Sprintf("no hooks for kind %q", kind))
+	}
 	conn, err := a.Connections.Get(connID)
-	if err != nil || conn.WorkKind != "theworxhub" {
-		return problem(http.StatusNotFound, fmt.Sprintf("no TheWorxHub connection %q", connID))
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
 	if err != nil {
-		return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body exceeds %d bytes", maxHookBody))
+		return unauthorizedHook()
 	}
-	if conn.WebhookSecret != "" {
-		if !theworxhub.VerifyWebhook(conn.WebhookSecret, body, r.Header.Get("X-TWH-Signature")) {
-			return problem(http.StatusUnauthorized, "bad or missing X-TWH-Signature")
+	h := conn.Hooks(kind)
+	if h == nil {
+		return problem(http.StatusNotFound, fmt.Sprintf("connection %q takes no %s hooks", connID, kind))
+	}
+	if !a.hookLimits.allow(connID) {
+		w.Header().Set("Retry-After", "1")
+		return problem(http.StatusTooManyRequests, "too many hook calls for this connection; retry shortly")
+	}
+	req := vendorapi.HookRequest{Connection: connID, Path: path, Method: r.Method, Header: r.Header, Received: time.Now().UTC()}
+	if s, ok := h.(vendorapi.HookStreamer); ok && s.StreamsHook(path) {
+		req.Stream = r.Body
+	} else {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("hook body exceeds %d bytes", maxHookBody))
+			}
+			return problem(http.StatusBadRequest, "could not read the hook body")
 		}
+		req.Body = body
 	}
-	if p := checkJSONContentType(r); p != nil {
+	res, err := h.HandleHook(r.Context(), a.Engine.HookEnv(conn), req)
+	if err != nil {
+		var he *vendorapi.HookError
+		if errors.As(err, &he) {
+			if he.Status == http.StatusUnauthorized {
+				return unauthorizedHook()
+			}
+			return problem(he.Status, he.Detail)
+		}
+		a.log().Error("hook failed", "kind", kind, "connection", connID, "error", err)
+		return problem(http.StatusServiceUnavailable, "the hook could not be processed; retry")
+	}
+	if p := a.executeHook(r, conn, kind, res); p != nil {
 		return p
 	}
-	ev, err := theworxhub.ParseWebhook(body)
-	if err != nil {
-		return problem(http.StatusBadRequest, "invalid webhook body: "+err.Error())
-	}
-	if ev.ID == "" {
-		return validationProblem([]FieldError{{"id", "is required"}})
-	}
-	if d := r.Header.Get("X-TWH-Delivery"); d != "" {
-		first, err := a.Store.RecordDelivery(r.Context(), "theworxhub:"+connID, d+"@"+ev.ModifiedAt.UTC().Format(time.RFC3339Nano), time.Now().UTC())
-		if err == nil && !first {
-			writeJSON(w, http.StatusOK, map[string]any{"accepted": true, "duplicate": true})
-			return nil
+	if res.Status != 0 {
+		ct := res.ContentType
+		if ct == "" {
+			ct = "application/json"
 		}
-	}
-	t, err := a.Store.GetTicketByRemoteID(r.Context(), connID, ev.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Not recorded yet (a change right after the create) or not ours: read the request's
-		// reference back from the work system to find its ticket.
-		if wfID, ok := a.workflowForUnrecordedRemote(r.Context(), conn, ev.ID); ok {
-			if err := a.Tickets.Signal(r.Context(), wfID, workflows.SignalPoke, nil); err == nil {
-				writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "workflowId": wfID})
-				return nil
-			}
-		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "ticket": nil})
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
 		return nil
 	}
-	if err != nil {
-		return problem(http.StatusServiceUnavailable, "could not look the request up; retry")
-	}
-	if err := a.Tickets.Signal(r.Context(), t.WorkflowID, workflows.SignalPoke, nil); err != nil && !errors.Is(err, ErrWorkflowClosed) {
-		return problem(http.StatusServiceUnavailable, "could not poke the ticket; retry")
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "ticket": t.ID})
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true})
 	return nil
 }
 
-// workflowForUnrecordedRemote asks the work system for a request's reference and reads the
-// ticket's workflow id from it (bounded: the push must be answered quickly).
-func (a *API) workflowForUnrecordedRemote(ctx context.Context, conn *connectors.Conn, remoteID string) (string, bool) {
-	p, ok := conn.Work.(vendorapi.ReferenceParser)
-	if !ok {
-		return "", false
+// executeHook runs a hook's intents once per delivery key (see vendorapi.HookResult).
+func (a *API) executeHook(r *http.Request, conn *connectors.Conn, kind string, res vendorapi.HookResult) *Problem {
+	source := kind + ":" + conn.ID
+	if res.DeliveryKey != "" {
+		seen, err := a.Store.DeliverySeen(r.Context(), source, res.DeliveryKey)
+		if err != nil {
+			return problem(http.StatusServiceUnavailable, "could not check the delivery; retry")
+		}
+		if seen {
+			return nil // a replay: acknowledged without a second effect
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	remote, err := conn.Work.Get(ctx, remoteID)
-	if err != nil || remote == nil {
-		return "", false
+	if _, err := a.Engine.Execute(r.Context(), conn, res.Intents); err != nil {
+		a.log().Warn("hook intents failed", "kind", kind, "connection", conn.ID, "error", err)
+		return problem(http.StatusServiceUnavailable, "could not act on the hook; retry")
 	}
-	ext, ok := p.ParseReference(conn.ID, remote.ExternalReference)
-	if !ok {
-		return "", false
+	if res.DeliveryKey != "" {
+		if _, err := a.Store.RecordDelivery(r.Context(), source, res.DeliveryKey, time.Now().UTC()); err != nil {
+			a.log().Warn("record hook delivery", "source", source, "error", err)
+		}
 	}
-	return ticket.WorkflowID(conn.ID, ext), true
+	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func isKnownKind(kind string) bool {
+	return slices.Contains(connectors.WorkKinds(), kind) || slices.Contains(connectors.RequestKinds(), kind)
 }

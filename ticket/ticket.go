@@ -9,18 +9,6 @@ import (
 	"time"
 )
 
-// WorkflowType is the Temporal workflow type of a ticket.
-const WorkflowType = "Ticket"
-
-// WorkflowID is the Temporal workflow id of a ticket: ticket/<connection-id>/<external-id>.
-// The external id is the request system's own id: no personal data goes in here.
-func WorkflowID(connection, externalID string) string {
-	return "ticket/" + connection + "/" + externalID
-}
-
-// ConnectionSyncWorkflowID is the id of a connection's change-feed workflow.
-func ConnectionSyncWorkflowID(connection string) string { return "ConnectionSync/" + connection }
-
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // ID derives the ticket id from the connection and external id. Deterministic, so a retried or
@@ -28,32 +16,6 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 func ID(connection, externalID string) string {
 	sum := sha256.Sum256([]byte(connection + "\x00" + externalID))
 	return "tkt_" + strings.ToLower(b32.EncodeToString(sum[:15]))
-}
-
-// Event types. The first four are delivered to the request system (contracts/portal.md); the
-// local ones only enrich the timeline (GET /v1/tickets/{id}/events).
-const (
-	EventStatusChanged  = "ticket.status_changed"
-	EventFeedbackAdded  = "ticket.feedback_added"
-	EventNeedsAttention = "ticket.needs_attention"
-	EventClosed         = "ticket.closed"
-
-	EventRemoteCreated    = "ticket.remote_created"
-	EventCommentForwarded = "ticket.comment_forwarded"
-	EventTruncated        = "ticket.text_truncated"
-	EventPaused           = "ticket.paused"
-	EventResumed          = "ticket.resumed"
-	EventSkipped          = "ticket.delivery_skipped"
-	EventNote             = "ticket.note"
-)
-
-// Delivered reports whether an event type goes to the request system.
-func Delivered(eventType string) bool {
-	switch eventType {
-	case EventStatusChanged, EventFeedbackAdded, EventNeedsAttention, EventClosed:
-		return true
-	}
-	return false
 }
 
 // Feedback is a requester-visible note from staff, as sent to the request system.

@@ -63,5 +63,5 @@ type WorkflowRegistry interface {
 // RegisterWorkflows registers the workflows under their public type names.
 func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: ticket.WorkflowType})
-	r.RegisterWorkflowWithOptions(workflows.ConnectionSync, workflow.RegisterOptions{Name: workflows.ConnectionSyncWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.ConnectionSync, workflow.RegisterOptions{Name: ticket.ConnectionSyncWorkflowType})
 }

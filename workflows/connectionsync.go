@@ -7,26 +7,19 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/ticket"
 )
-
-// ConnectionSyncWorkflowType is the workflow type reading a connection's change feed.
-const ConnectionSyncWorkflowType = "ConnectionSync"
-
-// ConnectionSyncInput names the connection whose change feed is followed.
-type ConnectionSyncInput struct {
-	Connection string `json:"connection"`
-	// Iterations counts feed-follower activity runs across continue-as-new (for the UI).
-	Iterations int `json:"iterations,omitempty"`
-}
 
 // feedRunsPerWorkflowRun bounds the history of one run.
 const feedRunsPerWorkflowRun = 100
 
-// ConnectionSync keeps a long-running, heartbeating activity reading the work system's change
-// feed and poking the tickets that changed (DESIGN.md §4). The polling lives inside the activity
-// (heartbeats carry the cursor), so a feed read every few seconds costs no history events; the
-// workflow only restarts the follower when it returns or its worker dies.
-func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) error {
+// ConnectionSync keeps a long-running, heartbeating activity that follows the connection's two
+// inbound streams, each with its own cursor and overlap window: the work system's change feed
+// (pokes the tickets that changed) and the request system's intake (starts and signals
+// tickets) — DESIGN.md §4. A connection may have either, both or neither. The polling lives
+// inside the activity (heartbeats carry the cursors), so a read every few seconds costs no
+// history events; the workflow only restarts the follower when it returns or its worker dies.
+func ConnectionSync(ctx workflow.Context, in ticket.ConnectionSyncInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
 		HeartbeatTimeout:    time.Minute,
@@ -35,16 +28,16 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) error {
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
 		},
-		Summary: "follow change feed of " + in.Connection,
+		Summary: "follow change feed and intake of " + in.Connection,
 	})
 	for i := 0; i < feedRunsPerWorkflowRun; i++ {
 		err := workflow.ExecuteActivity(ctx, acts.FollowChangeFeed, activities.FeedInput{Connection: in.Connection}).Get(ctx, nil)
 		in.Iterations++
 		if err != nil {
 			if isNonRetryable(err) {
-				// Connection without a feed, or misconfigured: nothing to follow until the
-				// configuration changes; tickets still poll on their own timers.
-				workflow.GetLogger(ctx).Warn("change feed not followed", "error", err)
+				// Connection with neither a feed nor intake, or misconfigured: nothing to follow
+				// until the configuration changes; tickets still poll on their own timers.
+				workflow.GetLogger(ctx).Warn("connection not followed", "error", err)
 				return err
 			}
 			if err := workflow.Sleep(ctx, time.Minute); err != nil {
@@ -52,5 +45,5 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) error {
 			}
 		}
 	}
-	return workflow.NewContinueAsNewError(ctx, ConnectionSyncWorkflowType, in)
+	return workflow.NewContinueAsNewError(ctx, ticket.ConnectionSyncWorkflowType, in)
 }

@@ -3,13 +3,14 @@ package workflows_test
 import (
 	"context"
 	"errors"
-	tlog "go.temporal.io/sdk/log"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	tlog "go.temporal.io/sdk/log"
 
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -18,7 +19,6 @@ import (
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/internal/testkit"
-	"github.com/ticketsync/ticketsync/mapping"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
@@ -33,7 +33,7 @@ type harness struct {
 	t   *testing.T
 	kit *testkit.Kit
 	env *testsuite.TestWorkflowEnvironment
-	in  workflows.TicketInput
+	in  ticket.Input
 }
 
 func newHarness(t *testing.T, externalID string) *harness {
@@ -49,7 +49,7 @@ func newHarnessWithKit(t *testing.T, kit *testkit.Kit, externalID string) *harne
 	env.SetTestTimeout(2 * time.Minute)
 	workers.Register(env, kit.Activities)
 	h := &harness{t: t, kit: kit, env: env}
-	h.in = workflows.TicketInput{
+	h.in = ticket.Input{
 		Ref: ticket.NewRef(testkit.Tenant, testkit.Connection, externalID),
 		Request: vendorapi.NewRequest{RequestType: "Maintenance", Title: "Leaking sink",
 			Description: "The bathroom sink leaks.", Location: vendorapi.Location{Address: "Building A, apt 12"},
@@ -81,22 +81,22 @@ func (h *harness) staff(fn func(id string) error) func() {
 	}
 }
 
-func (h *harness) poke() { h.env.SignalWorkflow(workflows.SignalPoke, nil) }
+func (h *harness) poke() { h.env.SignalWorkflow(ticket.SignalPoke, nil) }
 
-func (h *harness) state() workflows.TicketState {
+func (h *harness) state() ticket.State {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(workflows.QueryState)
+	v, err := h.env.QueryWorkflow(ticket.QueryState)
 	if err != nil {
 		h.t.Fatalf("query state: %v", err)
 	}
-	var st workflows.TicketState
+	var st ticket.State
 	if err := v.Get(&st); err != nil {
 		h.t.Fatalf("decode state: %v", err)
 	}
 	return st
 }
 
-func (h *harness) run() workflows.TicketResult {
+func (h *harness) run() ticket.Result {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(ticket.WorkflowType, h.in)
 	if !h.env.IsWorkflowCompleted() {
@@ -105,7 +105,7 @@ func (h *harness) run() workflows.TicketResult {
 	if err := h.env.GetWorkflowError(); err != nil {
 		h.t.Fatalf("workflow failed: %v", err)
 	}
-	var res workflows.TicketResult
+	var res ticket.Result
 	if err := h.env.GetWorkflowResult(&res); err != nil {
 		h.t.Fatalf("result: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestStatusTable(t *testing.T) {
 			},
 			want: []string{"ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
 				"ticket.feedback_added:InProgress<Requested:Fixed the trap.", "ticket.status_changed:Done<InProgress", "ticket.closed:Done<InProgress"},
-			final: mapping.Done, remoteSt: "Completed",
+			final: ticket.Done, remoteSt: "Completed",
 		},
 		{
 			name: "Rejected",
@@ -168,7 +168,7 @@ func TestStatusTable(t *testing.T) {
 			},
 			want: []string{"ticket.status_changed:Requested", "ticket.feedback_added:Requested:Duplicate of another request.",
 				"ticket.status_changed:Canceled<Requested", "ticket.closed:Canceled<Requested"},
-			final: mapping.Canceled, remoteSt: "Rejected",
+			final: ticket.Canceled, remoteSt: "Rejected",
 		},
 		{
 			name: "Cancelled-by-staff",
@@ -182,7 +182,7 @@ func TestStatusTable(t *testing.T) {
 			},
 			want: []string{"ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
 				"ticket.status_changed:Canceled<InProgress", "ticket.closed:Canceled<InProgress"},
-			final: mapping.Canceled, remoteSt: "Cancelled",
+			final: ticket.Canceled, remoteSt: "Cancelled",
 		},
 	}
 	for _, tc := range cases {
@@ -197,7 +197,7 @@ func TestStatusTable(t *testing.T) {
 			if v := h.kit.Portal.Violations(); len(v) > 0 {
 				t.Fatalf("portal saw ordering violations: %+v", v)
 			}
-			row, err := h.kit.Store.GetTicket(context.Background(), "", h.in.Ref.TicketID)
+			row, err := h.kit.Store.GetTicketAnyTenant(context.Background(), h.in.Ref.TicketID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,18 +210,18 @@ func TestStatusTable(t *testing.T) {
 
 func TestFirstEventIsRequestedWithNullPrevious(t *testing.T) {
 	h := newHarness(t, "req-first")
-	var st workflows.TicketState
+	var st ticket.State
 	h.at(30*time.Second, func() { st = h.state() })
-	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, workflows.CancelSignal{Reason: "end test"}) })
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, ticket.CancelSignal{Reason: "end test"}) })
 	h.run()
 	evs := h.kit.Portal.EventsFor(h.in.Ref.TicketID)
-	if len(evs) == 0 || evs[0].Event.Type != ticket.EventStatusChanged || evs[0].Event.Ticket.Status != mapping.Requested || evs[0].Event.Ticket.PreviousStatus != "" {
+	if len(evs) == 0 || evs[0].Event.Type != ticket.EventStatusChanged || evs[0].Event.Ticket.Status != ticket.Requested || evs[0].Event.Ticket.PreviousStatus != "" {
 		t.Fatalf("first event %+v", evs)
 	}
 	if !strings.Contains(string(evs[0].Body), `"previousStatus":null`) {
 		t.Fatalf("first event body lacks previousStatus:null: %s", evs[0].Body)
 	}
-	if st.Status != mapping.Requested || st.RemoteStatus != "Pending" || st.RemoteID == "" || st.NextPoll == nil || st.MappingVersion != "theworxhub-v1" {
+	if st.Status != ticket.Requested || st.RemoteStatus != "Pending" || st.RemoteID == "" || st.NextPoll == nil || st.MappingVersion != "theworxhub-v1" {
 		t.Fatalf("state after create: %+v", st)
 	}
 }
@@ -238,7 +238,7 @@ func TestFeedbackVisibleVsHidden(t *testing.T) {
 		return err
 	}))
 	h.at(4*time.Minute, h.poke)
-	h.at(5*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(5*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
 	got := h.portalEvents()
 	for _, e := range got {
@@ -252,7 +252,7 @@ func TestFeedbackVisibleVsHidden(t *testing.T) {
 
 func TestOnHoldCommentForwardedThenInProgress(t *testing.T) {
 	h := newHarness(t, "req-onhold")
-	var onHold workflows.TicketState
+	var onHold ticket.State
 	h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(time.Minute+time.Second, h.poke)
 	h.at(2*time.Minute, h.staff(func(id string) error {
@@ -262,7 +262,7 @@ func TestOnHoldCommentForwardedThenInProgress(t *testing.T) {
 	h.at(2*time.Minute+time.Second, h.poke)
 	h.at(3*time.Minute, func() {
 		onHold = h.state()
-		h.env.SignalWorkflow(workflows.SignalComment, workflows.CommentSignal{Text: "The one in the guest bathroom.", Author: "Ada Resident"})
+		h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "The one in the guest bathroom.", Author: "Ada Resident"})
 	})
 	h.at(5*time.Minute, h.staff(func(id string) error {
 		wr, _ := h.kit.TWH.Request(id)
@@ -279,7 +279,7 @@ func TestOnHoldCommentForwardedThenInProgress(t *testing.T) {
 	}))
 	h.at(6*time.Minute+time.Second, h.poke)
 	h.run()
-	if onHold.Status != mapping.OnHold || onHold.RemoteStatus != "OnHold" || onHold.Category != "Plumbing" {
+	if onHold.Status != ticket.OnHold || onHold.RemoteStatus != "OnHold" || onHold.Category != "Plumbing" {
 		t.Fatalf("state while on hold: %+v", onHold)
 	}
 	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
@@ -292,14 +292,14 @@ func TestCancelFromPortalCancelsRemoteFirst(t *testing.T) {
 	h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(time.Minute+time.Second, h.poke)
 	h.at(2*time.Minute, func() {
-		h.env.SignalWorkflow(workflows.SignalCancel, workflows.CancelSignal{Reason: "resident fixed it"})
+		h.env.SignalWorkflow(ticket.SignalCancel, ticket.CancelSignal{Reason: "resident fixed it"})
 	})
 	res := h.run()
 	wr := h.remote()
 	if wr.Status != twhsim.StatusCancelled || wr.CancelReason != "resident fixed it" {
 		t.Fatalf("remote after cancel: status %s reason %q", wr.Status, wr.CancelReason)
 	}
-	if res.Status != mapping.Canceled {
+	if res.Status != ticket.Canceled {
 		t.Fatalf("result %+v", res)
 	}
 	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
@@ -314,16 +314,16 @@ func TestCancelAfterRemoteCompletedEndsDone(t *testing.T) {
 		return err
 	}))
 	// The portal cancels before we polled the completion: the vendor answers 409; we read back.
-	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	res := h.run()
-	if res.Status != mapping.Done || res.RemoteStatus != "Completed" {
+	if res.Status != ticket.Done || res.RemoteStatus != "Completed" {
 		t.Fatalf("result %+v", res)
 	}
 }
 
 func TestUnmappedStatusParksAndRecoversOnRetry(t *testing.T) {
 	h := newHarness(t, "req-unmapped")
-	var parked, recovered workflows.TicketState
+	var parked, recovered ticket.State
 	h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(time.Minute+time.Second, h.poke)
 	h.at(2*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, "Escalated", nil, true); return err }))
@@ -333,16 +333,16 @@ func TestUnmappedStatusParksAndRecoversOnRetry(t *testing.T) {
 		_, err := h.kit.TWH.Transition(id, twhsim.StatusInProgress, nil, true)
 		return err
 	}))
-	h.at(5*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalRetry, nil) })
+	h.at(5*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalRetry, nil) })
 	h.at(6*time.Minute, func() {
 		recovered = h.state()
-		h.env.SignalWorkflow(workflows.SignalCancel, nil)
+		h.env.SignalWorkflow(ticket.SignalCancel, nil)
 	})
 	h.run()
 	if parked.NeedsAttention == nil || !strings.Contains(parked.NeedsAttention.Reason, `"Escalated"`) || parked.NeedsAttention.Since.IsZero() {
 		t.Fatalf("parked state: %+v", parked.NeedsAttention)
 	}
-	if parked.Status != mapping.InProgress || parked.RemoteStatus != "Escalated" {
+	if parked.Status != ticket.InProgress || parked.RemoteStatus != "Escalated" {
 		t.Fatalf("an unmapped status must never be guessed: %+v", parked)
 	}
 	if recovered.NeedsAttention != nil || recovered.RemoteStatus != "InProgress" {
@@ -362,7 +362,7 @@ func TestCreateCommittedButResponseLostStillOneRemoteRequest(t *testing.T) {
 	for _, fault := range []twhsim.Faults{{DropAfterCreate: 1}, {SlowCreate: 1, SlowCreateDelay: 8 * time.Second}} {
 		h := newHarness(t, "req-drop")
 		h.kit.TWH.SetFaults(fault)
-		h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+		h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 		h.run()
 		if n := len(h.kit.TWH.Requests()); n != 1 {
 			t.Fatalf("fault %+v: %d remote requests, want exactly 1", fault, n)
@@ -389,7 +389,7 @@ func TestCreateCommittedButResponseLostStillOneRemoteRequest(t *testing.T) {
 func TestTransientVendorErrorsAreRetried(t *testing.T) {
 	h := newHarness(t, "req-flaky")
 	h.kit.TWH.SetFaults(twhsim.Faults{Maintenance: 2, RateLimitBurst: 2, RetryAfterSeconds: 1, HTMLOn200: 1})
-	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
 	if n := len(h.kit.TWH.Requests()); n != 1 {
 		t.Fatalf("%d remote requests", n)
@@ -402,7 +402,7 @@ func brokenRegistry(t *testing.T, k *testkit.Kit) *connectors.Registry {
 	f := *k.File
 	f.Connections = append([]config.Connection(nil), k.File.Connections...)
 	f.Connections[0].WorkSystem.ClientSecret = "wrong-secret"
-	reg, err := connectors.Build(&f, connectors.Options{})
+	reg, err := connectors.Build(&f, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,15 +414,15 @@ func TestNonRetryableCreateParksThenRetryAfterFix(t *testing.T) {
 	good := kit.Registry
 	kit.Activities.Connections = brokenRegistry(t, kit)
 	h := newHarnessWithKit(t, kit, "req-authfail")
-	var parked workflows.TicketState
+	var parked ticket.State
 	h.at(time.Minute, func() { parked = h.state() })
 	h.at(2*time.Minute, func() {
 		kit.Activities.Connections = good // the operator fixed the configuration
-		h.env.SignalWorkflow(workflows.SignalRetry, nil)
+		h.env.SignalWorkflow(ticket.SignalRetry, nil)
 	})
-	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
-	if parked.NeedsAttention == nil || parked.NeedsAttention.Step != "create" || parked.Status != mapping.Submitted {
+	if parked.NeedsAttention == nil || parked.NeedsAttention.Step != "create" || parked.Status != ticket.Submitted {
 		t.Fatalf("parked state: %+v", parked)
 	}
 	if !strings.Contains(parked.NeedsAttention.Reason, "invalid_client") {
@@ -444,30 +444,30 @@ func TestCancelWhileCreateParkedEndsCanceled(t *testing.T) {
 	kit := testkit.New(t, testkit.Options{})
 	kit.Activities.Connections = brokenRegistry(t, kit)
 	h := newHarnessWithKit(t, kit, "req-parked-cancel")
-	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, workflows.CancelSignal{Reason: "never mind"}) })
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, ticket.CancelSignal{Reason: "never mind"}) })
 	res := h.run()
-	if res.Status != mapping.Canceled || res.RemoteID != "" {
+	if res.Status != ticket.Canceled || res.RemoteID != "" {
 		t.Fatalf("result %+v", res)
 	}
 }
 
 func TestHoldPausesPollingAndResumePollsAtOnce(t *testing.T) {
 	h := newHarness(t, "req-hold")
-	var paused, resumed workflows.TicketState
-	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalHold, workflows.HoldSignal{Reason: "vendor migration"}) })
+	var paused, resumed ticket.State
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalHold, ticket.HoldSignal{Reason: "vendor migration"}) })
 	h.at(2*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(3*time.Minute, h.poke) // ignored while paused
 	h.at(50*time.Minute, func() { paused = h.state() })
-	h.at(51*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalResume, nil) })
+	h.at(51*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalResume, nil) })
 	h.at(52*time.Minute, func() {
 		resumed = h.state()
-		h.env.SignalWorkflow(workflows.SignalCancel, nil)
+		h.env.SignalWorkflow(ticket.SignalCancel, nil)
 	})
 	h.run()
-	if paused.Paused == nil || paused.Paused.Reason != "vendor migration" || paused.Status != mapping.Requested || paused.NextPoll != nil {
+	if paused.Paused == nil || paused.Paused.Reason != "vendor migration" || paused.Status != ticket.Requested || paused.NextPoll != nil {
 		t.Fatalf("paused state: %+v", paused)
 	}
-	if resumed.Paused != nil || resumed.Status != mapping.InProgress {
+	if resumed.Paused != nil || resumed.Status != ticket.InProgress {
 		t.Fatalf("resumed state: %+v", resumed)
 	}
 }
@@ -483,14 +483,14 @@ func TestContinueAsNewCarriesStateAndPendingSignals(t *testing.T) {
 	h := newHarnessWithKit(t, kit, "req-can")
 	// A comment arrives while the create is parked: it must survive continue-as-new.
 	h.at(time.Minute, func() {
-		h.env.SignalWorkflow(workflows.SignalComment, workflows.CommentSignal{Text: "Please hurry", Author: "Ada"})
+		h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "Please hurry", Author: "Ada"})
 	})
 	h.env.ExecuteWorkflow(ticket.WorkflowType, h.in)
 	var can *workflow.ContinueAsNewError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var next workflows.TicketInput
+	var next ticket.Input
 	if err := decodeCANInput(can, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -503,9 +503,9 @@ func TestContinueAsNewCarriesStateAndPendingSignals(t *testing.T) {
 	kit.Activities.Connections = good
 	h2 := newHarnessWithKit(t, kit, "req-can")
 	h2.in = next
-	h2.at(time.Minute, func() { h2.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h2.at(time.Minute, func() { h2.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	res := h2.run()
-	if res.Status != mapping.Canceled {
+	if res.Status != ticket.Canceled {
 		t.Fatalf("result %+v", res)
 	}
 	wr := h2.remote()
@@ -524,13 +524,13 @@ func TestContinueAsNewCarriesStateAndPendingSignals(t *testing.T) {
 func TestDeliveryDoesNotBlockPolling(t *testing.T) {
 	h := newHarness(t, "req-slowportal")
 	h.kit.Portal.SetFaults(portalsim.Faults{FailNext: 3})
-	var st workflows.TicketState
+	var st ticket.State
 	h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(time.Minute+time.Second, h.poke)
 	h.at(2*time.Minute, func() { st = h.state() })
-	h.at(30*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(30*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
-	if st.Status != mapping.InProgress {
+	if st.Status != ticket.InProgress {
 		t.Fatalf("polling should proceed while deliveries retry: %+v", st)
 	}
 	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
@@ -540,25 +540,25 @@ func TestDeliveryDoesNotBlockPolling(t *testing.T) {
 func TestPortalGoneParksDeliveryUntilSkip(t *testing.T) {
 	h := newHarness(t, "req-gone")
 	h.kit.Portal.SetFaults(portalsim.Faults{Gone: true})
-	var blocked workflows.TicketState
+	var blocked ticket.State
 	h.at(time.Minute, func() { blocked = h.state() })
 	h.at(2*time.Minute, func() {
 		h.kit.Portal.SetFaults(portalsim.Faults{})
-		h.env.SignalWorkflow(workflows.SignalSkip, nil)
+		h.env.SignalWorkflow(ticket.SignalSkip, nil)
 	})
-	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	res := h.run()
 	if blocked.NeedsAttention == nil || blocked.NeedsAttention.Step != "delivery" || blocked.Events.Pending == 0 {
 		t.Fatalf("blocked state: %+v", blocked)
 	}
-	if res.Status != mapping.Canceled {
+	if res.Status != ticket.Canceled {
 		t.Fatalf("result %+v", res)
 	}
 	// The first event was skipped; the rest flowed in order.
 	assertEvents(t, h.portalEvents(), "ticket.status_changed:Canceled<Requested", "ticket.closed:Canceled<Requested")
 }
 
-func decodeCANInput(can *workflow.ContinueAsNewError, into *workflows.TicketInput) error {
+func decodeCANInput(can *workflow.ContinueAsNewError, into *ticket.Input) error {
 	return converter.GetDefaultDataConverter().FromPayloads(can.Input, into)
 }
 
@@ -574,13 +574,13 @@ func TestDeliveryAbandonedAfterEventMaxAgeThenRetried(t *testing.T) {
 	h := newHarness(t, "req-maxage")
 	h.in.EventMaxAge = 3 * time.Minute
 	h.kit.Portal.SetFaults(portalsim.Faults{FailNext: 1000})
-	var blocked workflows.TicketState
+	var blocked ticket.State
 	h.at(10*time.Minute, func() { blocked = h.state() })
 	h.at(11*time.Minute, func() {
 		h.kit.Portal.SetFaults(portalsim.Faults{})
-		h.env.SignalWorkflow(workflows.SignalRetry, nil)
+		h.env.SignalWorkflow(ticket.SignalRetry, nil)
 	})
-	h.at(12*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(12*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
 	if blocked.NeedsAttention == nil || blocked.NeedsAttention.Step != "delivery" || !blocked.DeliveryBlocked {
 		t.Fatalf("after the max age the ticket must be parked on delivery: %+v", blocked.NeedsAttention)
@@ -596,13 +596,13 @@ func TestStateQueryAtEachStage(t *testing.T) {
 		status, remote, paused string
 	}
 	stages := []stage{
-		{30 * time.Second, mapping.Requested, "Pending", ""},
-		{90 * time.Second, mapping.InProgress, "InProgress", ""},
-		{150 * time.Second, mapping.OnHold, "OnHold", ""},
-		{210 * time.Second, mapping.OnHold, "OnHold", "audit"},
-		{270 * time.Second, mapping.InProgress, "InProgress", ""},
+		{30 * time.Second, ticket.Requested, "Pending", ""},
+		{90 * time.Second, ticket.InProgress, "InProgress", ""},
+		{150 * time.Second, ticket.OnHold, "OnHold", ""},
+		{210 * time.Second, ticket.OnHold, "OnHold", "audit"},
+		{270 * time.Second, ticket.InProgress, "InProgress", ""},
 	}
-	got := make([]workflows.TicketState, len(stages))
+	got := make([]ticket.State, len(stages))
 	for i, st := range stages {
 		i := i
 		h.at(st.at, func() { got[i] = h.state() })
@@ -611,12 +611,12 @@ func TestStateQueryAtEachStage(t *testing.T) {
 	h.at(time.Minute+time.Second, h.poke)
 	h.at(2*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.Transition(id, twhsim.StatusOnHold, nil, false); return err }))
 	h.at(2*time.Minute+time.Second, h.poke)
-	h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.SignalHold, workflows.HoldSignal{Reason: "audit"}) })
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalHold, ticket.HoldSignal{Reason: "audit"}) })
 	h.at(4*time.Minute, h.staff(func(id string) error {
 		_, err := h.kit.TWH.Transition(id, twhsim.StatusInProgress, nil, false)
 		return err
 	}))
-	h.at(4*time.Minute+time.Second, func() { h.env.SignalWorkflow(workflows.SignalResume, nil) })
+	h.at(4*time.Minute+time.Second, func() { h.env.SignalWorkflow(ticket.SignalResume, nil) })
 	h.at(5*time.Minute, h.staff(func(id string) error {
 		_, err := h.kit.TWH.Transition(id, twhsim.StatusCompleted, nil, false)
 		return err
@@ -637,10 +637,10 @@ func TestStateQueryAtEachStage(t *testing.T) {
 			t.Errorf("stage %d: nextPoll %v with paused %q", i, st.NextPoll, paused)
 		}
 	}
-	if got[2].PreviousStatus != mapping.InProgress || got[2].Events.Delivered < 3 {
+	if got[2].PreviousStatus != ticket.InProgress || got[2].Events.Delivered < 3 {
 		t.Errorf("OnHold stage: previous %q delivered %d", got[2].PreviousStatus, got[2].Events.Delivered)
 	}
-	if res.Status != mapping.Done {
+	if res.Status != ticket.Done {
 		t.Fatalf("result %+v", res)
 	}
 }
@@ -650,7 +650,7 @@ func TestLongTextTruncatedForTheWorxHubAndKeptOnTimeline(t *testing.T) {
 	h.in.Request.Title = strings.Repeat("T", 250)
 	h.in.Request.Answers = map[string]string{"floor": "2", "pets": "cat"}
 	h.in.Request.Attachments = []vendorapi.Attachment{{Name: "sink.jpg", URL: "https://files.example/sink.jpg"}}
-	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
 	wr := h.remote()
 	if n := len([]rune(wr.Title)); n != 200 || !strings.HasSuffix(wr.Title, "…") {
@@ -676,19 +676,19 @@ func TestLongTextTruncatedForTheWorxHubAndKeptOnTimeline(t *testing.T) {
 
 func TestCommentKeptAndParkedWhileWorkSystemIsDown(t *testing.T) {
 	h := newHarness(t, "req-comment-down")
-	var parked, recovered workflows.TicketState
+	var parked, recovered ticket.State
 	h.at(time.Minute, func() {
 		h.kit.TWH.SetFaults(twhsim.Faults{Maintenance: 1 << 30})
-		h.env.SignalWorkflow(workflows.SignalComment, workflows.CommentSignal{Text: "Still leaking", Author: "Ada"})
+		h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "Still leaking", Author: "Ada"})
 	})
 	h.at(3*time.Hour, func() {
 		parked = h.state()
 		h.kit.TWH.SetFaults(twhsim.Faults{})
-		h.env.SignalWorkflow(workflows.SignalRetry, nil)
+		h.env.SignalWorkflow(ticket.SignalRetry, nil)
 	})
 	h.at(3*time.Hour+time.Minute, func() {
 		recovered = h.state()
-		h.env.SignalWorkflow(workflows.SignalCancel, nil)
+		h.env.SignalWorkflow(ticket.SignalCancel, nil)
 	})
 	h.run()
 	if parked.NeedsAttention == nil || parked.NeedsAttention.Step != "comment" || len(parked.PendingComments) != 1 {
@@ -713,13 +713,13 @@ func TestContinueAsNewRepeatsInLaterRuns(t *testing.T) {
 		h := newHarnessWithKit(t, kit, "req-can-twice")
 		h.in = in
 		// Guard: a run that never continues-as-new is cancelled after 5 h (20 polls).
-		h.at(5*time.Hour, func() { h.env.SignalWorkflow(workflows.SignalCancel, nil) })
+		h.at(5*time.Hour, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 		h.env.ExecuteWorkflow(ticket.WorkflowType, h.in)
 		var can *workflow.ContinueAsNewError
 		if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
 			t.Fatalf("run %d: want continue-as-new after %d polls, got %v", run, workflows.MaxPollsPerRun, err)
 		}
-		var next workflows.TicketInput
+		var next ticket.Input
 		if err := decodeCANInput(can, &next); err != nil {
 			t.Fatal(err)
 		}

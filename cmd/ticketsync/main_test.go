@@ -38,7 +38,7 @@ connections:
   - id: sunrise-twh
     tenant: sunrise
     requestSystem: {kind: portal, url: https://portal.example/hooks, secret: "whsec_dGlja2V0c3luYy1wb3J0YWwtdGVzdC1zZWNyZXQtMzI="}
-    workSystem: {kind: theworxhub, baseUrl: https://sunrise.theworxhub.example, clientId: a, clientSecret: b}
+    workSystem: {kind: theworxhub, baseUrl: https://sunrise.theworxhub.example, clientId: a, clientSecret: b, webhookSecret: c}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +130,11 @@ func TestTicketsVerbsAgainstTheAPI(t *testing.T) {
 			t.Fatalf("tickets %v: %d %s %s", args, code, out, errOut)
 		}
 	}
-	if code, _, errOut := runCLI("tickets", "show", "tkt_nope"); code != 1 || !strings.Contains(errOut, "404") {
+	if code, _, errOut := runCLI("tickets", "show", "tkt_nope"); code != 1 || !strings.HasPrefix(errOut, "error: Not Found: ") {
 		t.Fatalf("unknown ticket: %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI("tickets", "create", "--connection", devstack.DemoConnection); code != 1 || !strings.Contains(errOut, "422") {
+	if code, _, errOut := runCLI("tickets", "create", "--connection", devstack.DemoConnection); code != 1 ||
+		!strings.HasPrefix(errOut, "error: Unprocessable Entity: ") || !strings.Contains(errOut, "  title: is required") {
 		t.Fatalf("invalid create: %d %s", code, errOut)
 	}
 	if code, out, errOut := runCLI("tickets", "cancel", id, "--reason", "done"); code != 0 {
@@ -336,13 +337,77 @@ func TestTenantsKeysCreate(t *testing.T) {
 	}
 	code, out, errOut := runCLI("tenants", "keys", "create", "--tenant", "sunrise")
 	key := strings.TrimSpace(out)
-	if code != 0 || !strings.HasPrefix(key, "tsk_sunrise_") {
+	// At least 32 random bytes: "tsk_" + 43 characters of unpadded base64url.
+	if code != 0 || !strings.HasPrefix(key, store.APIKeyPrefix) || len(key) < len(store.APIKeyPrefix)+43 {
 		t.Fatalf("create: %d %q %s", code, out, errOut)
 	}
 	if tenant, err := st.TenantByAPIKey(ctx, key); err != nil || tenant != "sunrise" {
 		t.Fatalf("the new key does not authenticate: %q %v", tenant, err)
 	}
+	id := store.APIKeyID(key)
+	if !strings.Contains(errOut, id) || strings.Contains(errOut, key) {
+		t.Fatalf("stderr names the key's id, never the key: %s", errOut)
+	}
 	if code, _, _ := runCLI("tenants", "keys"); code != 2 {
 		t.Fatalf("usage: %d", code)
+	}
+	if code, _, errOut := runCLI("tenants", "keys", "create"); code != 2 || !strings.Contains(errOut, "--tenant is required") {
+		t.Fatalf("no tenant: %d %s", code, errOut)
+	}
+}
+
+func TestTenantsKeysListAndRevoke(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "ts.db")
+	t.Setenv("TICKETSYNC_DATABASE_URL", db)
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpsertTenant(ctx, store.Tenant{ID: "sunrise", Name: "Sunrise"}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for range 2 {
+		_, out, _ := runCLI("tenants", "keys", "create", "--tenant", "sunrise")
+		keys = append(keys, strings.TrimSpace(out))
+	}
+	code, out, errOut := runCLI("tenants", "keys", "list", "--tenant", "sunrise")
+	if code != 0 {
+		t.Fatalf("list: %d %s", code, errOut)
+	}
+	columnsAligned(t, out, "ID", "SOURCE", "ENDS IN", "CREATED", "REVOKED")
+	for _, k := range keys {
+		if !strings.Contains(out, store.APIKeyID(k)) || strings.Contains(out, k) {
+			t.Fatalf("list shows ids, never keys:\n%s", out)
+		}
+	}
+	first := store.APIKeyID(keys[0])
+	code, out, errOut = runCLI("tenants", "keys", "revoke", "--tenant", "sunrise", first)
+	if code != 0 || !strings.Contains(out, "revoked "+first) {
+		t.Fatalf("revoke: %d %s %s", code, out, errOut)
+	}
+	if _, err := st.TenantByAPIKey(ctx, keys[0]); err == nil {
+		t.Fatal("a revoked key still authenticates")
+	}
+	if tenant, err := st.TenantByAPIKey(ctx, keys[1]); err != nil || tenant != "sunrise" {
+		t.Fatalf("the other key stopped working: %v", err)
+	}
+	_, out, _ = runCLI("tenants", "keys", "list", "--tenant", "sunrise", "-o", "json")
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 2 || listed[0]["revokedAt"] == nil || listed[1]["revokedAt"] != nil {
+		t.Fatalf("list -o json after revoke: %v\n%s", err, out)
+	}
+	// An unknown key is an error that does not echo what was typed (it may be a key).
+	code, _, errOut = runCLI("tenants", "keys", "revoke", "--tenant", "sunrise", "tsk_not-a-key-of-ours")
+	if code != 1 || !strings.Contains(errOut, "no key of tenant") || strings.Contains(errOut, "tsk_not-a-key") {
+		t.Fatalf("unknown key: %d %s", code, errOut)
+	}
+	if code, _, _ := runCLI("tenants", "keys", "revoke", "--tenant", "sunrise"); code != 2 {
+		t.Fatal("revoke without a key id")
 	}
 }

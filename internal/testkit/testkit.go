@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -16,10 +15,13 @@ import (
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+	"go.temporal.io/sdk/client"
 )
 
 // Fixed names used by the kit's configuration.
@@ -132,14 +134,13 @@ func New(t testing.TB, opts Options) *Kit {
 			}
 		}
 	}
-	k.Registry, err = connectors.Build(k.File, connectors.Options{HTTPClient: &http.Client{Timeout: 5 * time.Second}, UserAgent: "ticketsync/test"})
+	k.Registry, err = connectors.Build(k.File, connectors.Env{HTTPClient: vendorapi.NewHTTPClient(5 * time.Second), UserAgent: "ticketsync/test"})
 	if err != nil {
 		t.Fatalf("connectors: %v", err)
 	}
 	k.Activities = &activities.Activities{
 		Store:        k.Store,
 		Connections:  k.Registry,
-		Sender:       portal.NewSender(portal.SenderOptions{UserAgent: "ticketsync/test", Timeout: 5 * time.Second}),
 		FeedInterval: 200 * time.Millisecond,
 	}
 	return k
@@ -175,4 +176,12 @@ func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// UseTemporal wires the kit to a Temporal client: the engine (start, signal, poke) used by the
+// activities and returned for the API.
+func (k *Kit) UseTemporal(c client.Client) *engine.Engine {
+	e := &engine.Engine{Client: c, TaskQueue: "ticketsync", Store: k.Store, Connections: k.Registry, PollInterval: 15 * time.Minute}
+	k.Activities.Engine = e
+	return e
 }

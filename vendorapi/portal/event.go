@@ -5,24 +5,22 @@ package portal
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/ticketsync/ticketsync/mapping"
+	"github.com/ticketsync/ticketsync/ticket"
 )
 
 // Event types (body "type" and the Ticketsync-Event-Type header).
 const (
-	TypeStatusChanged  = "ticket.status_changed"
-	TypeFeedbackAdded  = "ticket.feedback_added"
-	TypeNeedsAttention = "ticket.needs_attention"
-	TypeClosed         = "ticket.closed"
+	TypeStatusChanged  = ticket.EventStatusChanged
+	TypeFeedbackAdded  = ticket.EventFeedbackAdded
+	TypeNeedsAttention = ticket.EventNeedsAttention
+	TypeClosed         = ticket.EventClosed
 )
 
 // EventTypes lists every event type the contract defines.
@@ -100,7 +98,20 @@ type wireAttention struct {
 // timeLayout is RFC 3339 in UTC with milliseconds only when non-zero ("2023-11-14T22:13:20Z").
 const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
-func formatTime(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(timeLayout) }
+// maxTime is the last instant RFC 3339 can write (four-digit years): a vendor's absurd date is
+// clamped to it rather than producing a body no receiver can parse.
+var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+
+func formatTime(t time.Time) string {
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.After(maxTime) {
+		t = maxTime
+	}
+	if t.Year() < 1 {
+		t = time.Time{}
+	}
+	return t.Format(timeLayout)
+}
 
 func nullable(s string) *string {
 	if s == "" {
@@ -111,7 +122,7 @@ func nullable(s string) *string {
 
 // externalStatus hides the internal Submitted status (sent as null).
 func externalStatus(s string) string {
-	if s == mapping.Submitted {
+	if s == ticket.Submitted {
 		return ""
 	}
 	return s
@@ -140,7 +151,7 @@ func (e Event) Validate() error {
 	if !sendable(e.Ticket.Status) && !(e.Type == TypeNeedsAttention && e.Ticket.Status == "") {
 		add("ticket status %q is not a portal status that may be sent", e.Ticket.Status)
 	}
-	if p := e.Ticket.PreviousStatus; p != "" && p != mapping.Submitted && !sendable(p) {
+	if p := e.Ticket.PreviousStatus; p != "" && p != ticket.Submitted && !sendable(p) {
 		add("ticket previousStatus %q is not a portal status that may be sent", e.Ticket.PreviousStatus)
 	}
 	if (e.Type == TypeFeedbackAdded) != (e.Feedback != nil) {
@@ -149,7 +160,7 @@ func (e Event) Validate() error {
 	if (e.Type == TypeNeedsAttention) != (e.Attention != nil) {
 		add("attention must be set exactly for %s", TypeNeedsAttention)
 	}
-	if e.Type == TypeClosed && !mapping.IsTerminal(e.Ticket.Status) {
+	if e.Type == TypeClosed && !ticket.IsTerminal(e.Ticket.Status) {
 		add("%s needs a terminal status, got %q", TypeClosed, e.Ticket.Status)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -159,7 +170,7 @@ func (e Event) Validate() error {
 }
 
 // sendable: a portal status other than the internal Submitted.
-func sendable(s string) bool { return s != mapping.Submitted && mapping.IsPortalStatus(s) }
+func sendable(s string) bool { return s != ticket.Submitted && slices.Contains(ticket.Statuses, s) }
 
 // Body renders the exact wire bytes: compact JSON, contract key order, "feedback":null when
 // there is none, "attention" omitted unless set, HTML characters not escaped, no trailing newline.
@@ -230,15 +241,4 @@ func ParseEvent(body []byte) (Event, error) {
 		e.Attention = &Attention{Reason: a.Reason, Since: parse(a.Since)}
 	}
 	return e, err
-}
-
-var eventIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// EventID derives the event id from the ticket's workflow id and the event's sequence number:
-// "evt_" + lowercase unpadded base32 of the first 16 bytes of SHA-256(workflowID + "#" + seq).
-// Deterministic, so every retry and every workflow replay carries the same id, and opaque, so
-// the workflow id (which names the connection) does not leak to the portal.
-func EventID(workflowID string, seq int64) string {
-	sum := sha256.Sum256([]byte(workflowID + "#" + strconv.FormatInt(seq, 10)))
-	return "evt_" + eventIDEncoding.EncodeToString(sum[:16])
 }

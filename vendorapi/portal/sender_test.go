@@ -15,6 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/vendorapi/portal/sim"
@@ -36,7 +37,7 @@ func secrets(t *testing.T, ss ...string) []portal.Secret {
 
 func event(seq int64, typ, status, prev string) portal.Event {
 	e := portal.Event{
-		ID: portal.EventID("ticket/c1/REQ-1", seq), Type: typ, OccurredAt: time.Now().UTC(),
+		ID: ticket.EventID("ticket/c1/REQ-1", seq), Type: typ, OccurredAt: time.Now().UTC(),
 		Ticket: portal.Ticket{ID: "tkt_1", Tenant: "acme", ExternalID: "REQ-1", Status: status, PreviousStatus: prev, RemoteID: "wr-9"},
 	}
 	if typ == portal.TypeFeedbackAdded {

@@ -35,6 +35,17 @@ import (
 // Vendor is the connection kind and the Vendor field of every error this package returns.
 const Vendor = "theworxhub"
 
+// RequestTypes are TWH's request types (DESIGN.md §6); RequiredFields are the request fields a
+// create needs (contract: all required but requestedFor.email/phone), so the API refuses a
+// ticket without them instead of parking it after a 201.
+var (
+	RequestTypes   = []string{"Maintenance", "Housekeeping", "IT Support"}
+	RequiredFields = []string{"requestType", "title", "description", "location.address", "requester.name"}
+)
+
+// RateLimitPerMinute is TWH's documented limit per OAuth client.
+const RateLimitPerMinute = 120
+
 // Field limits of the contract, in characters (runes).
 const (
 	MaxExternalReference = 100
@@ -77,6 +88,8 @@ type Config struct {
 	BaseURL      string
 	ClientID     string
 	ClientSecret string
+	// WebhookSecret verifies TWH's pushes (HandleHook); pushes never verify without it.
+	WebhookSecret string
 	// HTTPClient is used for all calls; nil means a private client that does not follow
 	// redirects (a redirected POST would silently turn into a GET).
 	HTTPClient *http.Client
@@ -89,6 +102,7 @@ type Config struct {
 // Client talks to one TWH tenant. It is safe for concurrent use and implements
 // vendorapi.WorkSystem and vendorapi.ChangeFeed.
 type Client struct {
+	Hooks           // pushes on /v1/hooks/theworxhub/{connection}
 	base    string // scheme://host[/prefix] without trailing slash
 	id      string
 	secret  string
@@ -106,8 +120,12 @@ type Client struct {
 }
 
 var (
-	_ vendorapi.WorkSystem = (*Client)(nil)
-	_ vendorapi.ChangeFeed = (*Client)(nil)
+	_ vendorapi.WorkSystem      = (*Client)(nil)
+	_ vendorapi.ChangeFeed      = (*Client)(nil)
+	_ vendorapi.ReferenceParser = (*Client)(nil)
+	_ vendorapi.Truncator       = (*Client)(nil)
+	_ vendorapi.HookHandler     = (*Client)(nil)
+	_ vendorapi.Validator       = (*Client)(nil)
 )
 
 // New validates cfg and returns a client. No network call is made: credentials are checked on
@@ -139,6 +157,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("theworxhub: invalid config: %s", strings.Join(problems, "; "))
 	}
 	c := &Client{
+		Hooks:    Hooks{Secret: cfg.WebhookSecret},
 		base:     strings.TrimRight(base, "/"),
 		id:       cfg.ClientID,
 		secret:   cfg.ClientSecret,

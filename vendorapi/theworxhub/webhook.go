@@ -1,13 +1,18 @@
 package theworxhub
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"mime"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 // Webhook headers TWH sends on every delivery.
@@ -60,4 +65,39 @@ func ParseWebhook(body []byte) (WebhookEvent, error) {
 	}
 	ev.ModifiedAt = ev.ModifiedAt.UTC()
 	return ev, nil
+}
+
+// Hooks handles TheWorxHub's pushes on /v1/hooks/theworxhub/{connection}: it verifies the
+// signature before anything else (an unverified push never costs a vendor call), parses the
+// thin notification and asks the engine to poke the request's ticket. Deliveries are deduped
+// on X-TWH-Delivery plus modifiedAt (the same delivery id is reused across retries).
+type Hooks struct {
+	Secret string
+}
+
+var _ vendorapi.HookHandler = Hooks{}
+
+// HandleHook implements vendorapi.HookHandler.
+func (h Hooks) HandleHook(_ context.Context, _ vendorapi.HookEnv, req vendorapi.HookRequest) (vendorapi.HookResult, error) {
+	if req.Path != "" {
+		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusNotFound, "TheWorxHub has no hook "+req.Path)
+	}
+	if req.Method != http.MethodPost {
+		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusMethodNotAllowed, "TheWorxHub pushes are POSTs")
+	}
+	if !VerifyWebhook(h.Secret, req.Body, req.Header.Get(SignatureHeader)) {
+		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusUnauthorized, "bad or missing "+SignatureHeader)
+	}
+	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	}
+	ev, err := ParseWebhook(req.Body)
+	if err != nil {
+		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusBadRequest, "invalid webhook body: "+err.Error())
+	}
+	res := vendorapi.HookResult{Intents: []vendorapi.Intent{{Kind: vendorapi.IntentPoke, RemoteID: ev.ID}}}
+	if d := req.Header.Get(DeliveryHeader); d != "" {
+		res.DeliveryKey = d + "@" + ev.ModifiedAt.Format(time.RFC3339Nano)
+	}
+	return res, nil
 }

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ticketsync/ticketsync/mapping"
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 )
 
@@ -383,7 +383,7 @@ func (r *Receiver) checkOrderLocked(ev portal.Event) {
 		}
 		t.status = ev.Ticket.Status
 	case portal.TypeClosed:
-		if !mapping.IsTerminal(ev.Ticket.Status) || ev.Ticket.Status != t.status {
+		if !ticket.IsTerminal(ev.Ticket.Status) || ev.Ticket.Status != t.status {
 			bad("ticket.closed with status %q, but the last status sent was %q", ev.Ticket.Status, t.status)
 		}
 		t.closed = true

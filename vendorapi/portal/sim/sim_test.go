@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 )
@@ -29,9 +30,9 @@ func setup(t *testing.T, mode sim.DedupeMode) (*sim.Receiver, *httptest.Server, 
 	return rcv, srv, portal.Target{URL: srv.URL + "/hook", Secrets: sec}, portal.NewSender(portal.SenderOptions{})
 }
 
-func ev(ticket string, seq int64, typ, status, prev string) portal.Event {
-	e := portal.Event{ID: portal.EventID("ticket/c/"+ticket, seq), Type: typ, OccurredAt: time.Now(),
-		Ticket: portal.Ticket{ID: ticket, Tenant: "acme", ExternalID: ticket, Status: status, PreviousStatus: prev}}
+func ev(id string, seq int64, typ, status, prev string) portal.Event {
+	e := portal.Event{ID: ticket.EventID("ticket/c/"+id, seq), Type: typ, OccurredAt: time.Now(),
+		Ticket: portal.Ticket{ID: id, Tenant: "acme", ExternalID: id, Status: status, PreviousStatus: prev}}
 	if typ == portal.TypeFeedbackAdded {
 		e.Feedback = &portal.Feedback{ID: "f", Text: "t", Author: "a", CreatedAt: time.Now()}
 	}

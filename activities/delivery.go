@@ -1,0 +1,99 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+// DeliverInput is one event to deliver.
+type DeliverInput struct {
+	Ref   ticket.Ref   `json:"ref"`
+	Event ticket.Event `json:"event"`
+}
+
+// DeliverEvent hands one event to the connection's request system (the portal's signed
+// webhook, or a native call such as a SeeClickFix comment). Every request system gets the
+// same semantics: in order (the workflow sends one at a time), each attempt recorded on the
+// timeline, retried by the workflow's policy (10 s × 2ⁿ, capped at 1 h, for 24 h), parked on a
+// non-retryable answer, and a 410 Gone disables the endpoint until an operator re-enables it.
+func (a *Activities) DeliverEvent(ctx context.Context, in DeliverInput) error {
+	conn, err := a.conn(in.Ref.Connection)
+	if err != nil {
+		return err
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	// The delivery may start before the workflow's read-model sync recorded the row.
+	if row, err := eventRow(in.Ref, in.Event); err == nil {
+		if err := a.Store.AppendEvents(ctx, []store.Event{row}); err != nil {
+			a.log().Warn("record event before delivery", "event", in.Event.ID, "error", err)
+		}
+	}
+	err = conn.Request.Notify(ctx, Notification(in.Ref, in.Event, attempt))
+	now := time.Now().UTC()
+	if err != nil {
+		if markErr := a.Store.MarkEventDelivery(ctx, in.Event.ID, store.DeliveryPending, attempt, err.Error(), now); markErr != nil {
+			a.log().Warn("record delivery attempt", "event", in.Event.ID, "error", markErr)
+		}
+		if vendorapi.IsGone(err) || !vendorapi.IsRetryable(err) {
+			if markErr := a.Store.MarkEventDelivery(ctx, in.Event.ID, store.DeliveryAbandoned, attempt, err.Error(), now); markErr != nil {
+				a.log().Warn("record abandoned delivery", "event", in.Event.ID, "error", markErr)
+			}
+		}
+		if vendorapi.IsGone(err) {
+			return temporal.NewNonRetryableApplicationError("request system answered 410 Gone: endpoint disabled until an operator re-enables it", "Gone", err)
+		}
+		return asTemporalError(err)
+	}
+	if err := a.Store.MarkEventDelivery(ctx, in.Event.ID, store.DeliveryDelivered, attempt, "", now); err != nil {
+		// Delivered but not recorded: the receiver has it; the timeline catches up on replay.
+		a.log().Warn("record delivery", "event", in.Event.ID, "error", err)
+	}
+	return nil
+}
+
+// notificationKinds maps delivered event types to the request side's vendor-neutral kinds.
+var notificationKinds = map[string]string{
+	ticket.EventStatusChanged:  vendorapi.NotifyStatusChanged,
+	ticket.EventFeedbackAdded:  vendorapi.NotifyFeedbackAdded,
+	ticket.EventNeedsAttention: vendorapi.NotifyNeedsAttention,
+	ticket.EventClosed:         vendorapi.NotifyClosed,
+}
+
+// Notification renders a timeline event as the request side's vendor-neutral notification.
+// The internal Submitted status is never sent, and a needs-attention reason goes out as its
+// short class only: the vendor's full error text (which may name internal hosts) stays on
+// the timeline.
+func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notification {
+	n := vendorapi.Notification{
+		ID: ev.ID, Kind: notificationKinds[ev.Type], OccurredAt: ev.OccurredAt.UTC(), Attempt: attempt,
+		TicketID: ref.TicketID, Tenant: ref.Tenant, Connection: ref.Connection, ExternalID: ref.ExternalID,
+		Status: ev.Status, PreviousStatus: ev.PreviousStatus, RemoteID: ev.RemoteID, Category: ev.Category,
+	}
+	if n.Status == ticket.Submitted {
+		n.Status = ""
+	}
+	if ev.Feedback != nil {
+		n.Feedback = &vendorapi.Feedback{ID: ev.Feedback.ID, Text: ev.Feedback.Text, Author: ev.Feedback.Author,
+			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true}
+	}
+	if ev.Attention != nil {
+		n.Reason = ReasonClass(ev.Attention.Reason)
+		n.Since = ev.Attention.Since.UTC()
+	}
+	return n
+}
+
+// ReasonClass is the part of a park reason that is ours ("could not create the request in the
+// work system"), without the vendor's error text that follows the first ": ".
+func ReasonClass(reason string) string {
+	class, _, _ := strings.Cut(reason, ": ")
+	return class
+}

@@ -1,0 +1,191 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+	"go.temporal.io/sdk/activity"
+)
+
+// CreateRemoteInput asks for the remote request of a ticket.
+type CreateRemoteInput struct {
+	Ref     ticket.Ref           `json:"ref"`
+	Request vendorapi.NewRequest `json:"request"`
+}
+
+// CreateRemoteOutput is the remote request as it exists after the call.
+type CreateRemoteOutput struct {
+	Kind      string                  `json:"kind"`
+	Reference string                  `json:"reference"`
+	Adopted   bool                    `json:"adopted"` // it existed already (earlier attempt or run)
+	Remote    vendorapi.RemoteRequest `json:"remote"`
+	Truncated []string                `json:"truncated,omitempty"`
+}
+
+// CreateRemote creates the ticket's request in the work system exactly once: it looks the
+// request up by our external reference first and creates only when absent; a duplicate-reference
+// answer from the vendor (a create that committed but whose response was lost) is adopted.
+func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (CreateRemoteOutput, error) {
+	ws, err := a.workSystem(in.Ref.Connection)
+	if err != nil {
+		return CreateRemoteOutput{}, err
+	}
+	ref := ws.Reference(in.Ref.Connection, in.Ref.ExternalID)
+	out := CreateRemoteOutput{Kind: ws.Kind(), Reference: ref}
+	existing, err := ws.FindByReference(ctx, ref)
+	if err != nil {
+		return out, asTemporalError(fmt.Errorf("look up %s: %w", ref, err))
+	}
+	if existing != nil {
+		out.Adopted = true
+		out.Remote = *existing
+		return out, nil
+	}
+	req := in.Request
+	req.ExternalReference = ref
+	if t, ok := ws.(vendorapi.Truncator); ok {
+		out.Truncated = t.Truncations(req)
+	}
+	id, err := ws.Create(ctx, req)
+	if err != nil {
+		return out, asTemporalError(err)
+	}
+	remote, err := ws.Get(ctx, id)
+	if err != nil {
+		return out, asTemporalError(fmt.Errorf("read back created request %s: %w", id, err))
+	}
+	out.Remote = *remote
+	activity.GetLogger(ctx).Info("remote request ready", "remoteId", id, "reference", ref)
+	return out, nil
+}
+
+// PollInput names the remote request to read.
+type PollInput struct {
+	Ref      ticket.Ref `json:"ref"`
+	RemoteID string     `json:"remoteId"`
+}
+
+// PollRemote reads the remote request (the workflow diffs it).
+func (a *Activities) PollRemote(ctx context.Context, in PollInput) (vendorapi.RemoteRequest, error) {
+	ws, err := a.workSystem(in.Ref.Connection)
+	if err != nil {
+		return vendorapi.RemoteRequest{}, err
+	}
+	remote, err := ws.Get(ctx, in.RemoteID)
+	if err != nil {
+		return vendorapi.RemoteRequest{}, asTemporalError(err)
+	}
+	return *remote, nil
+}
+
+// PollOutput is a poll's snapshot plus whether the connection's change feed is healthy.
+type PollOutput struct {
+	Remote      vendorapi.RemoteRequest `json:"remote"`
+	FeedHealthy bool                    `json:"feedHealthy"`
+}
+
+// PollRemoteWithFeedHealth reads the remote request and reports the feed's health: the
+// follower read the feed recently and without error.
+func (a *Activities) PollRemoteWithFeedHealth(ctx context.Context, in PollInput) (PollOutput, error) {
+	remote, err := a.PollRemote(ctx, in)
+	if err != nil {
+		return PollOutput{}, err
+	}
+	return PollOutput{Remote: remote, FeedHealthy: a.feedHealthy(ctx, in.Ref.Connection)}, nil
+}
+
+// feedHealthy: the last successful read is recent (the follower records it every 30 s at
+// most) and no error is outstanding.
+func (a *Activities) feedHealthy(ctx context.Context, conn string) bool {
+	last, err := a.Store.GetCursor(ctx, conn, engine.FeedLastReadCursor)
+	if err != nil || last == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, last)
+	if err != nil {
+		return false
+	}
+	interval := a.FeedInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	if time.Since(t) > 2*time.Minute+3*interval {
+		return false
+	}
+	lastErr, err := a.Store.GetCursor(ctx, conn, engine.FeedLastErrorCursor)
+	return err == nil && lastErr == ""
+}
+
+// CancelRemoteInput asks to cancel the remote request.
+type CancelRemoteInput struct {
+	Ref      ticket.Ref `json:"ref"`
+	RemoteID string     `json:"remoteId"` // empty: look it up by reference (create may have committed)
+	Reason   string     `json:"reason"`
+}
+
+// CancelRemoteOutput is the remote request after the cancel (nil when none ever existed).
+type CancelRemoteOutput struct {
+	Remote *vendorapi.RemoteRequest `json:"remote"`
+}
+
+// CancelRemote cancels the remote request. Cancelling a cancelled request is a no-op at the
+// vendor; a request that already reached another terminal state (409) is read back instead.
+func (a *Activities) CancelRemote(ctx context.Context, in CancelRemoteInput) (CancelRemoteOutput, error) {
+	ws, err := a.workSystem(in.Ref.Connection)
+	if err != nil {
+		return CancelRemoteOutput{}, err
+	}
+	id := in.RemoteID
+	if id == "" {
+		existing, err := ws.FindByReference(ctx, ws.Reference(in.Ref.Connection, in.Ref.ExternalID))
+		if err != nil {
+			return CancelRemoteOutput{}, asTemporalError(err)
+		}
+		if existing == nil {
+			return CancelRemoteOutput{}, nil
+		}
+		id = existing.ID
+	}
+	remote, err := ws.Cancel(ctx, id, in.Reason)
+	if vendorapi.IsConflict(err) {
+		remote, err = ws.Get(ctx, id)
+	}
+	if err != nil {
+		return CancelRemoteOutput{}, asTemporalError(err)
+	}
+	return CancelRemoteOutput{Remote: remote}, nil
+}
+
+// CommentInput is a requester comment to forward.
+type CommentInput struct {
+	Ref      ticket.Ref        `json:"ref"`
+	RemoteID string            `json:"remoteId"`
+	Comment  vendorapi.Comment `json:"comment"`
+}
+
+// AddRemoteComment forwards a requester comment. The vendor's POST is not idempotent, so a
+// retried attempt first checks whether an earlier attempt already landed (same text+author).
+func (a *Activities) AddRemoteComment(ctx context.Context, in CommentInput) (vendorapi.Comment, error) {
+	ws, err := a.workSystem(in.Ref.Connection)
+	if err != nil {
+		return vendorapi.Comment{}, err
+	}
+	if activity.GetInfo(ctx).Attempt > 1 {
+		remote, err := ws.Get(ctx, in.RemoteID)
+		if err != nil {
+			return vendorapi.Comment{}, asTemporalError(err)
+		}
+		for i := len(remote.Comments) - 1; i >= 0; i-- {
+			c := remote.Comments[i]
+			if c.Text == in.Comment.Text && c.Author == in.Comment.Author {
+				return c, nil
+			}
+		}
+	}
+	c, err := ws.AddComment(ctx, in.RemoteID, in.Comment)
+	return c, asTemporalError(err)
+}

@@ -1,0 +1,100 @@
+package ticket
+
+import (
+	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+// Input starts a Ticket workflow. On continue-as-new State carries everything over.
+type Input struct {
+	Ref            Ref                  `json:"ref"`
+	Request        vendorapi.NewRequest `json:"request"`
+	MappingVersion string               `json:"mappingVersion"`
+	// PollInterval is the safety-net timer; 0 means the workflow's default.
+	PollInterval time.Duration `json:"pollInterval,omitempty"`
+	// EventMaxAge bounds the delivery retries of one event; 0 means the workflow's default.
+	EventMaxAge time.Duration `json:"eventMaxAge,omitempty"`
+	State       *State        `json:"state,omitempty"`
+}
+
+// CancelSignal is the payload of `cancel`.
+type CancelSignal struct {
+	Reason string `json:"reason"`
+}
+
+// CommentSignal is the payload of `comment`. ID, when the request system has one, makes the
+// comment idempotent: a second signal with the same ID is dropped.
+type CommentSignal struct {
+	ID                 string `json:"id,omitempty"`
+	Text               string `json:"text"`
+	Author             string `json:"author"`
+	VisibleToRequestor bool   `json:"visibleToRequestor,omitempty"`
+}
+
+// HoldSignal is the payload of `hold`.
+type HoldSignal struct {
+	Reason string `json:"reason"`
+}
+
+// EventCounts summarises deliveries for the state query.
+type EventCounts struct {
+	Delivered int `json:"delivered"`
+	Pending   int `json:"pending"`
+	Skipped   int `json:"skipped"`
+}
+
+// State is the whole state of a ticket: the `state` query returns it as JSON, and
+// continue-as-new carries it to the next run.
+type State struct {
+	TicketID       string      `json:"ticketId"`
+	WorkflowID     string      `json:"workflowId"`
+	Tenant         string      `json:"tenant"`
+	Connection     string      `json:"connection"`
+	ExternalID     string      `json:"externalId"`
+	Status         string      `json:"status"`
+	PreviousStatus string      `json:"previousStatus"`
+	RemoteID       string      `json:"remoteId"`
+	RemoteStatus   string      `json:"remoteStatus"`
+	Category       string      `json:"category"`
+	MappingVersion string      `json:"mappingVersion"`
+	NeedsAttention *Attention  `json:"needsAttention"`
+	Paused         *Pause      `json:"paused"`
+	LastPoll       *time.Time  `json:"lastPoll"`
+	NextPoll       *time.Time  `json:"nextPoll"`
+	LastError      string      `json:"lastError,omitempty"`
+	FeedHealthy    bool        `json:"feedHealthy"`
+	Events         EventCounts `json:"events"`
+	CreatedAt      time.Time   `json:"createdAt"`
+	UpdatedAt      time.Time   `json:"updatedAt"`
+
+	// Bookkeeping carried across continue-as-new.
+	Seq              int64           `json:"seq"`
+	Polls            int             `json:"polls"`
+	Runs             int             `json:"runs"`
+	RemoteModifiedAt time.Time       `json:"remoteModifiedAt"`
+	SeenFeedback     []string        `json:"seenFeedback,omitempty"`
+	SeenComments     []string        `json:"seenComments,omitempty"`
+	Outbox           []Event         `json:"outbox,omitempty"`
+	PendingComments  []CommentSignal `json:"pendingComments,omitempty"`
+	CancelRequested  *CancelSignal   `json:"cancelRequested,omitempty"`
+	DeliveryBlocked  bool            `json:"deliveryBlocked,omitempty"`
+	Finished         bool            `json:"finished,omitempty"`
+}
+
+// Result is the completed Ticket workflow's summary.
+type Result struct {
+	TicketID     string `json:"ticketId"`
+	Status       string `json:"status"`
+	RemoteID     string `json:"remoteId"`
+	RemoteStatus string `json:"remoteStatus"`
+	Events       int    `json:"eventsDelivered"`
+	Polls        int    `json:"polls"`
+}
+
+// ConnectionSyncInput names the connection whose change feed and intake are followed.
+type ConnectionSyncInput struct {
+	Connection string `json:"connection"`
+	// Iterations counts follower activity runs across continue-as-new (for the UI).
+	Iterations int `json:"iterations,omitempty"`
+}

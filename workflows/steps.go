@@ -1,0 +1,254 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+func isNonRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.NonRetryable()
+	}
+	return false
+}
+
+// errText is the operator-facing text of an activity error (its innermost cause).
+func errText(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return "timed out: " + timeoutErr.Error()
+	}
+	return err.Error()
+}
+
+func vendorActivityOptions(summary string, scheduleToClose time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: scheduleToClose,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+		Summary: summary,
+	}
+}
+
+// createPhase creates the remote request (looking it up first) and parks on failure until a
+// retry, a cancel, or the next timer tick (a fixed configuration) lets it through.
+func (r *run) createPhase(ctx workflow.Context) error {
+	for r.s.RemoteID == "" && !r.s.Finished {
+		r.drainSignals(ctx)
+		if r.shouldContinueAsNew(ctx) {
+			return errContinueAsNew // a create parked for days must not grow one run's history
+		}
+		if r.s.CancelRequested != nil {
+			// The create may have committed remotely even though we saw an error: the cancel
+			// activity looks the request up by our reference before giving up on it.
+			return r.cancelRemote(ctx)
+		}
+		if r.s.Paused == nil {
+			actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("create request in work system", time.Hour))
+			var out activities.CreateRemoteOutput
+			err := workflow.ExecuteActivity(actx, acts.CreateRemote, activities.CreateRemoteInput{Ref: r.ref(), Request: r.in.Request}).Get(ctx, &out)
+			if err == nil {
+				r.s.LastError = ""
+				r.unpark(ctx)
+				r.s.RemoteID = out.Remote.ID
+				for _, t := range out.Truncated {
+					r.emitLocal(ctx, ticket.EventTruncated, t)
+				}
+				r.emitLocal(ctx, ticket.EventRemoteCreated, fmt.Sprintf("%s request %s (reference %s, adopted=%t)", out.Kind, out.Remote.ID, out.Reference, out.Adopted))
+				r.apply(ctx, out.Remote)
+				r.upsertSearchAttributes(ctx)
+				return r.sync(ctx)
+			}
+			r.s.LastError = errText(err)
+			r.park(ctx, ticket.StepCreate, "could not create the request in the work system: "+errText(err))
+			if err := r.sync(ctx); err != nil {
+				return err
+			}
+		}
+		// Parked (or paused): wait for retry, cancel, resume or the next timer tick.
+		r.retryRequested = false
+		_ = r.sync(ctx)
+		var d time.Duration
+		if r.s.Paused == nil {
+			d = r.nextPollDelay()
+		}
+		r.sleepOrSignal(ctx, d, false)
+		r.s.Polls++
+		_ = r.sync(ctx)
+	}
+	return nil
+}
+
+// poll reads the remote request and applies what changed.
+func (r *run) poll(ctx workflow.Context) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 20 * time.Second},
+		Summary:                "poll work system",
+	})
+	var remote vendorapi.RemoteRequest
+	var err error
+	// Version 1: the poll also reports whether the connection's change feed is healthy, so a
+	// quiet ticket can relax its safety-net timer (fewer vendor calls and history events).
+	if workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemote, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &remote)
+	} else {
+		var out activities.PollOutput
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemoteWithFeedHealth, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &out)
+		remote = out.Remote
+		r.s.FeedHealthy = err == nil && out.FeedHealthy
+	}
+	now := workflow.Now(ctx).UTC()
+	r.s.Polls++
+	r.s.LastPoll = &now
+	// Version 1: LastPoll is query-only, so a quiet poll no longer writes the read model
+	// (6 instead of 7 history events per quiet cycle). Older histories keep the old path.
+	if workflow.GetVersion(ctx, changeQuietPoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		r.changed()
+	}
+	if err != nil {
+		r.s.LastError = errText(err)
+		if isNonRetryable(err) {
+			r.park(ctx, ticket.StepPoll, "cannot read the request from the work system: "+errText(err))
+		}
+		_ = r.sync(ctx)
+		return
+	}
+	r.s.LastError = ""
+	r.unparkStep(ctx, ticket.StepPoll)
+	r.apply(ctx, remote)
+	_ = r.sync(ctx)
+}
+
+// apply diffs a remote snapshot against state: status translation, new visible feedback,
+// parking on unmapped statuses (never guessed) and un-parking when mapped again.
+func (r *run) apply(ctx workflow.Context, remote vendorapi.RemoteRequest) {
+	if remote.ID != "" && remote.ID != r.s.RemoteID {
+		r.s.RemoteID = remote.ID
+	}
+	if remote.ModifiedAt.After(r.s.RemoteModifiedAt) {
+		r.s.RemoteModifiedAt = remote.ModifiedAt
+	}
+	if remote.Status != r.s.RemoteStatus || remote.Category != r.s.Category {
+		r.changed()
+	}
+	r.s.RemoteStatus = remote.Status
+	r.s.Category = remote.Category
+
+	portalStatus, mapped := r.mapping.Translate(remote.Status)
+	if !mapped {
+		r.park(ctx, ticket.StepStatus, fmt.Sprintf("unmapped remote status %q (mapping %s)", remote.Status, r.mapping.Name))
+	} else {
+		r.unparkStep(ctx, ticket.StepStatus)
+	}
+
+	terminal := mapped && ticket.IsTerminal(portalStatus)
+	if mapped && !terminal {
+		r.setStatus(ctx, portalStatus)
+	}
+	// Feedback after the status it came with, so the event carries the new status; before
+	// closing, so ticket.closed stays last.
+	for _, fb := range remote.Feedback {
+		if slices.Contains(r.s.SeenFeedback, fb.ID) {
+			continue
+		}
+		r.s.SeenFeedback = append(r.s.SeenFeedback, fb.ID)
+		if !fb.VisibleToRequestor {
+			continue
+		}
+		ev := r.nextEvent(ctx, ticket.EventFeedbackAdded)
+		ev.Feedback = &ticket.Feedback{ID: fb.ID, Text: fb.Text, Author: fb.Author, CreatedAt: fb.CreatedAt.UTC()}
+		r.emit(ev)
+	}
+	if terminal {
+		r.setStatus(ctx, portalStatus)
+	}
+}
+
+// cancelRemote cancels on behalf of the requester, then finishes as Canceled (or as whatever
+// terminal state the work system already reached).
+func (r *run) cancelRemote(ctx workflow.Context) error {
+	reason := r.s.CancelRequested.Reason
+	actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("cancel request in work system", time.Hour))
+	var out activities.CancelRemoteOutput
+	err := workflow.ExecuteActivity(actx, acts.CancelRemote, activities.CancelRemoteInput{Ref: r.ref(), RemoteID: r.s.RemoteID, Reason: reason}).Get(ctx, &out)
+	if err != nil && r.s.RemoteID == "" && isNonRetryable(err) {
+		// The request never reached the work system as far as we know, and we cannot look:
+		// honour the requester's cancel and leave a trail for the operator.
+		r.emitLocal(ctx, ticket.EventNote, "canceled before the work system had the request; lookup failed: "+errText(err))
+		r.unpark(ctx)
+		r.setStatus(ctx, ticket.Canceled)
+		r.s.CancelRequested = nil
+		return r.sync(ctx)
+	}
+	if err != nil {
+		r.s.LastError = errText(err)
+		r.park(ctx, ticket.StepCancel, "could not cancel the request in the work system: "+errText(err))
+		_ = r.sync(ctx)
+		// Wait for an operator retry (or the next timer tick), then try again.
+		r.retryRequested = false
+		r.sleepOrSignal(ctx, r.nextPollDelay(), true)
+		r.s.Polls++
+		return nil
+	}
+	r.unparkStep(ctx, ticket.StepCancel)
+	r.s.LastError = ""
+	if out.Remote != nil {
+		r.apply(ctx, *out.Remote)
+	}
+	if !r.s.Finished {
+		// No remote request existed (create never committed) or the vendor kept a non-terminal
+		// status: the requester asked to cancel, so the ticket ends Canceled.
+		r.setStatus(ctx, ticket.Canceled)
+	}
+	r.s.CancelRequested = nil
+	return r.sync(ctx)
+}
+
+// forwardComments sends queued requester comments once the remote request exists.
+func (r *run) forwardComments(ctx workflow.Context) error {
+	for len(r.s.PendingComments) > 0 && r.s.RemoteID != "" && !r.s.Finished {
+		c := r.s.PendingComments[0]
+		actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("forward requester comment", time.Hour))
+		var out vendorapi.Comment
+		err := workflow.ExecuteActivity(actx, acts.AddRemoteComment, activities.CommentInput{Ref: r.ref(), RemoteID: r.s.RemoteID,
+			Comment: vendorapi.Comment{ID: c.ID, Text: c.Text, Author: c.Author}}).Get(ctx, &out)
+		if err != nil && !isNonRetryable(err) {
+			// The work system stayed unreachable for the whole retry window: keep the comment
+			// at the head of the queue, park, and try again at the next wake (or on retry).
+			r.s.LastError = errText(err)
+			r.park(ctx, ticket.StepComment, "could not forward a requester comment: "+errText(err))
+			return r.sync(ctx)
+		}
+		r.s.PendingComments = r.s.PendingComments[1:]
+		if err != nil {
+			// A comment the work system refuses (e.g. request already closed) cannot be
+			// delivered later either: record it on the timeline for the operator.
+			r.emitLocal(ctx, ticket.EventCommentForwarded, "comment NOT forwarded: "+errText(err))
+		} else {
+			r.unparkStep(ctx, ticket.StepComment)
+			r.emitLocal(ctx, ticket.EventCommentForwarded, "comment forwarded as "+out.ID)
+		}
+		r.pollNow = true // the comment bumps modifiedAt; pick up anything else that changed
+	}
+	return r.sync(ctx)
+}
