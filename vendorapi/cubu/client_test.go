@@ -36,7 +36,7 @@ func TestNewURLRules(t *testing.T) {
 		{"http://127.0.0.1:9000", "http://127.0.0.1:9000/t/oauth2/v2.0/token", true},
 		{"http://localhost:9000", "http://[::1]:9000/t/oauth2/v2.0/token", true},
 		{"http://127.5.6.7", "", true},
-		{"http://s2s.cubu.example", "", false},                         // plain http off loopback
+		{"http://s2s.cubu.example", "", false},                            // plain http off loopback
 		{"https://s2s.cubu.example", "http://login.example/token", false}, // token URL too
 		{"https://user:pw@s2s.cubu.example", "", false},
 		{"https://s2s.cubu.example?x=1", "", false},

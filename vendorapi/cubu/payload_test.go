@@ -225,8 +225,8 @@ func TestParseErrors(t *testing.T) {
 	big := `{"caseId":"3f2a9c1e-6b7d-4e21-9a0f-5c8d2e1b7a44","fields":{"x":"` + strings.Repeat("a", cubu.MaxBodyBytes) + `"}}`
 	cases := []struct {
 		name, hook, body string
-		is              error
-		field, contains string
+		is               error
+		field, contains  string
 	}{
 		{"empty", "afterResolve", "  \n", cubu.ErrEmptyBody, "", ""},
 		{"too large", "afterResolve", big, cubu.ErrBodyTooLarge, "", ""},

@@ -218,7 +218,9 @@ func (s *Server) StartWork(caseID, agent string) (Case, error) {
 }
 
 // Resolve resolves the case as agent at the desk (beforeResolve can block it).
-func (s *Server) Resolve(caseID, agent string) (Case, error) { return s.resolve(caseID, agent, viaAgent) }
+func (s *Server) Resolve(caseID, agent string) (Case, error) {
+	return s.resolve(caseID, agent, viaAgent)
+}
 
 func (s *Server) resolve(caseID, agent string, via origin) (Case, error) {
 	return s.act(caseID, nil, step{action: "resolve", before: HookBeforeResolve, after: HookAfterResolve, agent: agent, via: via, needAgent: true,

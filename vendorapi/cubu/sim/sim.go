@@ -72,12 +72,12 @@ const (
 	SecondAgentID        = "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e"
 	SecondAgentEmail     = "second.agent@example.org"
 
-	DefaultServiceID              = "c4d8e2f1-7a90-4b3c-a5e6-1f2d3c4b5a69"
-	DefaultUnitID                 = "9b1e4c2d-0a37-4f6e-8d15-2c7b9e0f1a63"
-	DefaultServiceCategoryID      = "72406b29-b8c7-4358-8ac1-0d9e8f7a6b5c"
-	DefaultServiceTypeMaintenance = "0a526645-8401-4df6-a060-5e4d3c2b1a0f"
+	DefaultServiceID               = "c4d8e2f1-7a90-4b3c-a5e6-1f2d3c4b5a69"
+	DefaultUnitID                  = "9b1e4c2d-0a37-4f6e-8d15-2c7b9e0f1a63"
+	DefaultServiceCategoryID       = "72406b29-b8c7-4358-8ac1-0d9e8f7a6b5c"
+	DefaultServiceTypeMaintenance  = "0a526645-8401-4df6-a060-5e4d3c2b1a0f"
 	DefaultServiceTypeHousekeeping = "1b637756-9512-4e07-b171-6f5e4d3c2b1a"
-	DefaultServiceTypeITSupport   = "2c748867-a623-4f18-8282-7a6f5e4d3c2b"
+	DefaultServiceTypeITSupport    = "2c748867-a623-4f18-8282-7a6f5e4d3c2b"
 
 	FieldDescription = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
 	FieldAddress     = "f2a3b4c5-d6e7-4f8a-9b0c-1d2e3f4a5b6c"
@@ -90,9 +90,9 @@ const (
 )
 
 const (
-	maxBodyBytes   = 1 << 20
-	maxDeliveries  = 500
-	maxHookAnswer  = 64 << 10
+	maxBodyBytes    = 1 << 20
+	maxDeliveries   = 500
+	maxHookAnswer   = 64 << 10
 	timeZoneDefault = "America/New_York"
 )
 
