@@ -69,12 +69,9 @@ func init() {
 	registerActivities()
 }
 
-// handleAPI applies, in order: latency, front-end faults (IIS pages, 429, proxy HTML), the
+// handleAPI applies, in order: body parsing, latency, front-end faults (IIS pages, 429, proxy HTML), the
 // token, session faults, Status 1 injection, the method, then slow/drop faults on commits.
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
-	if !s.sleep(r.Context(), s.latency()) {
-		return
-	}
 	p := strings.ToLower(r.URL.Path)
 	rest := p[strings.Index(p, "/services/")+len("/services/"):]
 	rt, ok := routes[strings.Trim(rest, "/")]
@@ -86,6 +83,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	var formTok string
 	if e := s.parseParams(w, r, c, &formTok); e != "" {
 		http.Error(w, e, http.StatusBadRequest)
+		return
+	}
+	// Sleep after reading the body: only then does the server notice a client that gave up.
+	if !s.sleep(r.Context(), s.latency()) {
 		return
 	}
 
