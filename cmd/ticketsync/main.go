@@ -1,4 +1,5 @@
-// Command ticketsync is the single binary: dev | worker | api | migrate | tickets … | connections validate.
+// Command ticketsync is the single binary: dev | worker | api | migrate | tickets … |
+// connections … | events … | tenants … (a cobra command tree; see newRootCmd).
 package main
 
 import (
@@ -6,32 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
-	"time"
 
-	"github.com/ticketsync/ticketsync/app"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ticketsync/ticketsync/apiclient"
 	"github.com/ticketsync/ticketsync/config"
-	"github.com/ticketsync/ticketsync/store"
 )
-
-const usage = `ticketsync keeps service tickets in sync between request systems and work systems.
-
-Usage:
-  ticketsync dev [flags]                 the whole stack in one process (embedded Temporal, Temporal Web,
-                                         simulators, SQLite, worker, API) — see 'ticketsync dev -h'
-  ticketsync worker                      run the Temporal worker (workflows + activities)
-  ticketsync api                         run the HTTP API
-  ticketsync migrate                     apply database migrations and exit
-  ticketsync tickets <verb> [flags]      create | list | show | events | cancel | comment | hold | resume | retry
-  ticketsync connections validate [-f F] check a connections file; lists every problem at once
-  ticketsync tenants keys create --tenant ID   mint an API key (stored hashed, printed once)
-  ticketsync version
-
-Configuration comes from TICKETSYNC_* environment variables (see README).
-`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -43,135 +29,216 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runCtx(ctx, args, stdout, stderr)
 }
 
+// Exit codes: 0 success (and --help), 1 the command failed, 2 it was used wrongly.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
 // runCtx runs one command until it finishes or ctx ends (Ctrl-C / SIGTERM in main).
 func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := checkVerbs(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
 	}
-	var err error
-	switch args[0] {
-	case "dev":
-		err = runDev(ctx, args[1:], stdout, stderr)
-	case "worker":
-		err = runWorker(ctx, stderr)
-	case "api":
-		err = runAPI(ctx, stderr)
-	case "migrate":
-		err = runMigrate(ctx, stdout)
-	case "tickets":
-		err = runTickets(ctx, args[1:], stdout, stderr)
-	case "connections":
-		err = runConnections(args[1:], stdout, stderr)
-	case "tenants":
-		err = runTenants(ctx, args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "ticketsync", config.Version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	var ve verbUsageError
+	var ce checksFailed
+	var ae *apiclient.Error
+	switch {
+	case errors.As(err, &ve):
+		fmt.Fprintln(stderr, "error:", ve.msg)
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", ve.cmd)
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "error:", ue.msg)
+		return exitUsage
+	case errors.As(err, &ce):
+		return exitError // the report on stdout says which checks failed
+	case errors.As(err, &ae) && ae.Problem != nil:
+		printProblem(stderr, ae.Problem)
+		return exitError
 	default:
-		fmt.Fprintf(stderr, "ticketsync: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		fmt.Fprintln(stderr, "error:", err)
+		return exitError
 	}
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "ticketsync:", err)
-			return 2
-		}
-		fmt.Fprintln(stderr, "ticketsync:", err)
-		return 1
-	}
-	return 0
 }
 
+// usageError is a command used wrongly (exit 2).
 type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-// loadEnv reads and validates TICKETSYNC_* (every problem at once).
-func loadEnv() (config.Env, error) {
-	env, err := config.LoadEnv()
-	if err != nil {
-		return env, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return env, nil
+// verbUsageError is a usageError that names the command whose help to read.
+type verbUsageError struct{ msg, cmd string }
+
+func (u verbUsageError) Error() string { return u.msg }
+
+// usagef builds a verbUsageError pointing at cmd's help.
+func usagef(cmd *cobra.Command, format string, args ...any) error {
+	return verbUsageError{msg: fmt.Sprintf(format, args...), cmd: cmd.CommandPath()}
 }
 
-// openApp builds a configured App from the environment and the connections file.
-func openApp(ctx context.Context, stderr io.Writer) (*app.App, error) {
-	env, err := loadEnv()
-	if err != nil {
-		return nil, err
+// checksFailed means the command printed a report with failures (exit 1, nothing more to say).
+type checksFailed struct{ n int }
+
+func (c checksFailed) Error() string { return fmt.Sprintf("%d checks failed", c.n) }
+
+// printProblem prints an API problem as "error: <title>: <detail>" plus one line per field.
+func printProblem(w io.Writer, p *apiclient.Problem) {
+	if p.Detail != "" {
+		fmt.Fprintf(w, "error: %s: %s\n", p.Title, p.Detail)
+	} else {
+		fmt.Fprintf(w, "error: %s\n", p.Title)
 	}
-	logger := app.NewLogger(env.LogLevel, env.LogFormat, stderr)
-	file, err := app.LoadConnections(env)
-	if err != nil {
-		return nil, err
+	for _, fe := range p.Errors {
+		fmt.Fprintf(w, "  %s: %s\n", fe.Field, fe.Message)
 	}
-	a, err := app.Open(ctx, env, file, logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.DialTemporal(ctx, 30*time.Second); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if err := a.EnsureSearchAttributes(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
-	return a, nil
 }
 
-func runWorker(ctx context.Context, stderr io.Writer) error {
-	a, err := openApp(ctx, stderr)
-	if err != nil {
-		return err
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ticketsync",
+		Short: "Keep service tickets in sync between request systems and work systems",
+		Long: `ticketsync keeps service tickets in sync between request systems and work systems.
+
+Server commands (dev, worker, api, migrate) read TICKETSYNC_* environment variables (see the
+README). API commands (tickets, connections, events) call the HTTP API at --api
+(TICKETSYNC_API_URL, default ` + apiclient.DefaultBaseURL + `) with the key --key
+(TICKETSYNC_API_KEY).`,
+		Version:       config.Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(stderr)
+			_ = cmd.Help()
+			return usageError{msg: "missing command"}
+		},
 	}
-	defer a.Close()
-	a.Logger.Info("worker started", "temporal", a.Env.TemporalAddress, "taskQueue", a.Env.TaskQueue,
-		"connections", a.Registry.IDs())
-	return a.RunWorker(ctx)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("ticketsync {{.Version}}\n")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef(cmd, "%v", err)
+	})
+	root.AddGroup(&cobra.Group{ID: "server", Title: "Running ticketsync:"},
+		&cobra.Group{ID: "api", Title: "Operating it through the API:"},
+		&cobra.Group{ID: "local", Title: "Local administration:"})
+	root.SetHelpCommandGroupID("local")
+	root.SetCompletionCommandGroupID("local")
+	root.AddCommand(newDevCmd(), newWorkerCmd(), newAPICmd(), newMigrateCmd(), newVersionCmd(),
+		newTicketsCmd(), newConnectionsCmd(), newEventsCmd(), newTenantsCmd())
+	return root
 }
 
-func runAPI(ctx context.Context, stderr io.Writer) error {
-	a, err := openApp(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ln, err := net.Listen("tcp", a.Env.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (TICKETSYNC_HTTP_ADDR): %w", a.Env.HTTPAddr, err)
-	}
-	a.Logger.Info("API listening", "addr", ln.Addr().String())
-	return a.ServeAPI(ctx, ln)
+// group is a command that only holds verbs: run without one, it shows its help and fails.
+func group(use, short, long, groupID string, verbs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: groupID, Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(cmd.ErrOrStderr())
+			_ = cmd.Help()
+			return usageError{msg: cmd.CommandPath() + ": missing verb"}
+		}}
+	c.AddCommand(verbs...)
+	return c
 }
 
-// openStore opens and migrates the store named by TICKETSYNC_DATABASE_URL.
-func openStore(ctx context.Context) (*store.Store, error) {
-	env, err := loadEnv()
-	if err != nil {
-		return nil, err
+// noArgs, exactArgs and rangeArgs are cobra's validators with usage errors (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef(cmd, "%s takes no arguments, got %q", cmd.CommandPath(), args[0])
 	}
-	st, err := store.Open(ctx, env.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
-}
-
-func runMigrate(ctx context.Context, stdout io.Writer) error {
-	st, err := openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
 	return nil
+}
+
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef(cmd, "%s: expected %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef(cmd, "%s: expected at most %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+// checkVerbs rejects an unknown verb before cobra runs: cobra hands words it does not know
+// under a group to the group as arguments, so `ticketsync tickets frob --help` would print the
+// tickets help as if frob existed. The flags on the way are skipped (with their values).
+func checkVerbs(root *cobra.Command, args []string) error {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	cmd := root
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || strings.HasPrefix(a, "__complete") || cmd.DisableFlagParsing {
+			return nil
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			if takesValue(cmd, a) {
+				i++
+			}
+			continue
+		}
+		if !cmd.HasSubCommands() || cmd.Name() == "help" {
+			return nil // a leaf: the rest are its arguments
+		}
+		next := findVerb(cmd, a)
+		if next == nil {
+			msg := fmt.Sprintf("unknown command %q for %q", a, cmd.CommandPath())
+			cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor alone does not apply
+			if s := cmd.SuggestionsFor(a); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return verbUsageError{msg: msg, cmd: cmd.CommandPath()}
+		}
+		cmd = next
+	}
+	return nil
+}
+
+func findVerb(cmd *cobra.Command, name string) *cobra.Command {
+	for _, c := range cmd.Commands() {
+		if c.Name() == name || c.HasAlias(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether a flag written as a separate word ("--api URL", "-f F") consumes
+// the next argument.
+func takesValue(cmd *cobra.Command, arg string) bool {
+	if strings.Contains(arg, "=") {
+		return false
+	}
+	name := strings.TrimLeft(arg, "-")
+	short := !strings.HasPrefix(arg, "--")
+	if short && len(name) != 1 {
+		return false // -abc: shorthands with an attached value
+	}
+	for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.PersistentFlags(), cmd.InheritedFlags()} {
+		f := fs.Lookup(name)
+		if short {
+			f = fs.ShorthandLookup(name)
+		}
+		if f != nil {
+			return f.NoOptDefVal == ""
+		}
+	}
+	return false
 }

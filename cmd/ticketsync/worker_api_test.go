@@ -44,7 +44,7 @@ connections:
   - id: sunrise-twh
     tenant: sunrise
     requestSystem: {kind: portal, url: "%s/hooks", secret: "${PORTAL_SECRET}"}
-    workSystem: {kind: theworxhub, baseUrl: "%s", clientId: cli, clientSecret: "${TWH_SECRET}"}
+    workSystem: {kind: theworxhub, baseUrl: "%s", clientId: cli, clientSecret: "${TWH_SECRET}", webhookSecret: "${TWH_HOOK_SECRET}"}
 `, recvSrv.URL, twhSrv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +59,7 @@ connections:
 		"SUNRISE_API_KEY":               "sunrise-key-0123456789",
 		"PORTAL_SECRET":                 secretText,
 		"TWH_SECRET":                    "cli-secret",
+		"TWH_HOOK_SECRET":               "twh-hook-secret-0123456789abcdef",
 	} {
 		t.Setenv(k, v)
 	}
