@@ -48,6 +48,8 @@ func sdkWorkflow(ctx workflow.Context) (string, error) {
 }
 
 func TestSDKMetricsOnRegistry(t *testing.T) {
+	activityAttempts.Store(0)
+	taskAttempts.Store(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := temporalserver.Start(ctx, temporalserver.Options{Ephemeral: true, NoUI: true})
