@@ -558,4 +558,3 @@ func TestUpsertCityworksRequestTypeIsIdempotent(t *testing.T) {
 		t.Errorf("rule-breaking question: %+v", ve)
 	}
 }
-
