@@ -1,10 +1,16 @@
 package seeclickfix
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -156,6 +162,36 @@ func TestQuestionKeptPrivate(t *testing.T) {
 	} {
 		if QuestionKeptPrivate(q) != want {
 			t.Errorf("QuestionKeptPrivate(%q) != %v", q, want)
+		}
+	}
+}
+
+func TestUnusableResponsesAreRetryable(t *testing.T) {
+	answers := map[string]func(w http.ResponseWriter){
+		"/api/v2/organizations/1/issues": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"metadata":{}}`))
+		},
+		"/api/v2/organizations/1/issues/5": func(w http.ResponseWriter) { w.WriteHeader(http.StatusNotModified) },
+		"/api/v2/organizations/1/issues/6": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"id":"not a number"}`))
+		},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answers[r.URL.Path](w) }))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, OrganizationID: 1, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, err1 := c.ListIssues(ctx, IssueQuery{})
+	_, err2 := c.Issue(ctx, 5, false)
+	_, err3 := c.Issue(ctx, 6, false)
+	for i, err := range []error{err1, err2, err3} {
+		var ve *vendorapi.Error
+		if !errors.As(err, &ve) || ve.Code != CodeBadResponse || !ve.Retryable {
+			t.Errorf("case %d: %v", i+1, err)
 		}
 	}
 }

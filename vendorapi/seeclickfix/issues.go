@@ -3,6 +3,7 @@ package seeclickfix
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -117,7 +118,7 @@ func (c *Client) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error
 		Metadata struct {
 			Pagination Pagination `json:"pagination"`
 		} `json:"metadata"`
-		Issues []Issue `json:"issues"`
+		Issues *[]Issue `json:"issues"`
 	}
 	resp, err := c.call(ctx, op, http.MethodGet, c.org+"/issues", q.values(), nil)
 	if err != nil {
@@ -126,10 +127,10 @@ func (c *Client) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error
 	if err := c.decode(op, resp, &body); err != nil {
 		return IssuePage{}, err
 	}
-	if body.Issues == nil && !strings.Contains(string(resp.body), `"issues"`) {
+	if body.Issues == nil { // e.g. some other JSON document: an empty page would lose the feed's place
 		return IssuePage{}, badResponse(op, resp, "collection without issues")
 	}
-	return IssuePage{Issues: body.Issues, Pagination: body.Metadata.Pagination}, nil
+	return IssuePage{Issues: *body.Issues, Pagination: body.Metadata.Pagination}, nil
 }
 
 // Issue returns one issue; details adds its comments, questions and assignee. A missing
@@ -261,8 +262,8 @@ func (c *Client) transition(ctx context.Context, op string, issueID int64, actio
 	if err == nil {
 		return res, nil
 	}
-	ve, ok := err.(*vendorapi.Error)
-	if !ok || ve.HTTPStatus != http.StatusUnprocessableEntity {
+	var ve *vendorapi.Error
+	if !errors.As(err, &ve) || ve.HTTPStatus != http.StatusUnprocessableEntity {
 		return PostResult{}, err
 	}
 	is, gerr := c.Issue(ctx, issueID, false)
