@@ -20,11 +20,14 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/starter"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -138,22 +141,26 @@ func (a *App) seed(ctx context.Context) error {
 	return nil
 }
 
-// DialTemporal connects to the Temporal frontend, retrying for up to wait (the server may be
-// starting beside us).
+// DialTemporal connects to the Temporal frontend, over TLS, mTLS and with an API key as the
+// TICKETSYNC_TEMPORAL_TLS* and TICKETSYNC_TEMPORAL_API_KEY settings say, and checks its health.
+// While the frontend is unreachable it retries for up to wait (the server may be starting
+// beside us); a TLS or credential problem fails at once, naming the setting to fix, since
+// retrying cannot help. The client exports the SDK's metrics on metrics.Default().
 func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
+	opts, err := a.temporalClientOptions()
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  a.Env.TemporalAddress,
-			Namespace: a.Env.TemporalNamespace,
-			Logger:    tlog.NewStructuredLogger(a.Logger.With("component", "temporal-sdk")),
-		})
+		c, err := dialHealthy(ctx, opts)
 		if err == nil {
 			a.Temporal = c
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", a.Env.TemporalAddress, a.Env.TemporalNamespace, err)
+		hint, permanent := temporalDialHint(a.Env, err)
+		if permanent || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("connect to Temporal at %s (namespace %s): %w%s", a.Env.TemporalAddress, a.Env.TemporalNamespace, err, hint)
 		}
 		a.Logger.Info("waiting for Temporal", "address", a.Env.TemporalAddress, "error", err)
 		select {
@@ -162,6 +169,88 @@ func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// temporalClientOptions builds the SDK client options from the environment.
+func (a *App) temporalClientOptions() (client.Options, error) {
+	tlsConfig, err := a.Env.TemporalTLSConfig()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("Temporal TLS settings: %w", err)
+	}
+	opts := client.Options{
+		HostPort:          a.Env.TemporalAddress,
+		Namespace:         a.Env.TemporalNamespace,
+		Logger:            tlog.NewStructuredLogger(a.Logger.With("component", "temporal-sdk")),
+		MetricsHandler:    metrics.SDKHandler(metrics.Default()),
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig},
+	}
+	if a.Env.TemporalAPIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(a.Env.TemporalAPIKey)
+	}
+	return opts, nil
+}
+
+// dialHealthy dials and runs a health check, each bounded so a frontend that accepts the
+// connection but never answers fails instead of hanging the start.
+func dialHealthy(ctx context.Context, opts client.Options) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("health check: %w", err)
+	}
+	return c, nil
+}
+
+// temporalDialHint explains a failed dial in terms of ticketsync's settings. permanent means
+// retrying cannot succeed: the certificates or credentials are wrong, not the server late.
+func temporalDialHint(env config.Env, err error) (hint string, permanent bool) {
+	const p = config.EnvPrefix + "_TEMPORAL_"
+	msg := err.Error()
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(msg, s) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("certificate signed by unknown authority"):
+		if env.TemporalTLSCA != "" {
+			return fmt.Sprintf("\n  The server's certificate is not issued by the CA in %sTLS_CA (%s): point it at the CA that issued the Temporal frontend's certificate.", p, env.TemporalTLSCA), true
+		}
+		return fmt.Sprintf("\n  The server's certificate is not issued by a CA this machine trusts: set %sTLS_CA to the PEM file of the CA that issued it.", p), true
+	case has("certificate is valid for", "certificate is not valid for any names", "cannot validate certificate for"):
+		return fmt.Sprintf("\n  The server's certificate does not name %s: set %sTLS_SERVER_NAME to a name it holds.", env.TemporalAddress, p), true
+	case has("x509: certificate has expired", "certificate has expired or is not yet valid"):
+		return "\n  The server's certificate has expired (or this machine's clock is wrong).", true
+	case has("tls: certificate required"):
+		if env.TemporalTLSCert == "" {
+			return fmt.Sprintf("\n  The server requires a client certificate (mTLS): set %sTLS_CERT and %sTLS_KEY to the PEM files of one it accepts.", p, p), true
+		}
+		return fmt.Sprintf("\n  The server refused the client certificate in %sTLS_CERT (%s): it wants one issued by a CA it trusts.", p, env.TemporalTLSCert), true
+	case has("tls: bad certificate", "tls: unknown certificate authority", "tls: expired certificate", "tls: certificate revoked", "tls: unsupported certificate"):
+		return fmt.Sprintf("\n  The server refused the client certificate in %sTLS_CERT (%s): not issued by a CA it trusts, expired or revoked.", p, env.TemporalTLSCert), true
+	case has("first record does not look like a TLS handshake", "server gave HTTP response"):
+		return fmt.Sprintf("\n  The server at %s does not speak TLS: unset the %sTLS* settings and %sAPI_KEY, or use its TLS address.", env.TemporalAddress, p, p), true
+	}
+	// Unauthenticated stays a plain gRPC status error; PermissionDenied becomes a serviceerror.
+	var denied *serviceerror.PermissionDenied
+	switch {
+	case status.Code(err) == codes.Unauthenticated:
+		return fmt.Sprintf("\n  The server refused the credentials: check %sAPI_KEY (or the client certificate).", p), true
+	case errors.As(err, &denied) || status.Code(err) == codes.PermissionDenied:
+		return fmt.Sprintf("\n  The credentials are not allowed on namespace %s: check %sNAMESPACE and what the key or certificate may access.", env.TemporalNamespace, p), true
+	}
+	if !env.TemporalTLSEnabled() && has("error reading server preface") {
+		return fmt.Sprintf("\n  If the server requires TLS, set %sTLS_CA (and %sTLS_CERT/_KEY for mTLS) or %sAPI_KEY.", p, p, p), false
+	}
+	return "", false
 }
 
 // EnsureSearchAttributes registers the ticket search attributes in the namespace when they are
