@@ -5,12 +5,13 @@
 //
 // The package is split by concern:
 //   - hooks.go: the hook names, which are synchronous, and routing on the URL's last segment;
-//   - payload.go, parse.go: typed payloads per hook and a size-limited parser;
+//   - payload.go, values.go, parse.go: typed payloads per hook, their value types (dates,
+//     times, form fields) and a size-limited parser;
 //   - hmac.go, replay.go: signature verification (secret rotation) and replay protection;
 //   - before.go, mapping.go: the before-hook allow/deny decision and the mapping of a case to
 //     a vendor-neutral new request;
 //   - options.go: the connection's cubu options (createOn, replayWindow, beforeHookTimeout);
-//   - client.go: the S2S client.
+//   - client.go, token.go: the S2S client and its Azure AD client-credentials tokens.
 //
 // The wire format follows shared/contracts/cubu.md. The simulator in ./sim implements the same
 // contract independently; contract_test.go runs the client against it over real HTTP.
