@@ -368,7 +368,9 @@ func TestOpenAPITour(t *testing.T) {
 	t.Run("signals", func(t *testing.T) {
 		w.t = t
 		for _, call := range []func() (*apiclient.SignalAccepted, error){
-			func() (*apiclient.SignalAccepted, error) { return w.client.AddComment(ctx, id, apiclient.Comment{Text: "Any news?", Author: "Ada"}) },
+			func() (*apiclient.SignalAccepted, error) {
+				return w.client.AddComment(ctx, id, apiclient.Comment{Text: "Any news?", Author: "Ada"})
+			},
 			func() (*apiclient.SignalAccepted, error) { return w.client.HoldTicket(ctx, id, "vendor migration") },
 			func() (*apiclient.SignalAccepted, error) { return w.client.ResumeTicket(ctx, id) },
 			func() (*apiclient.SignalAccepted, error) { return w.client.RetryTicket(ctx, id) },
