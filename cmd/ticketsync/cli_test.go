@@ -51,6 +51,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		{[]string{"tickets", "--api", "http://127.0.0.1:1", "frob"}, `unknown command "frob"`},
 		{[]string{"tickets", "lst"}, `did you mean list?`},
 		{[]string{"tenants", "keys", "rotate", "-h"}, `unknown command "rotate" for "ticketsync tenants keys"`},
+		{[]string{"help", "tickets", "frob"}, `unknown command "frob" for "ticketsync tickets"`},
 		{[]string{"tickets", "list", "--colour", "blue"}, `unknown flag: --colour`},
 		{[]string{"tickets", "comment", "tkt_1", "--status", "x"}, `unknown flag: --status`},
 		{[]string{"worker", "extra"}, `takes no arguments`},

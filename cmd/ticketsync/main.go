@@ -194,7 +194,7 @@ func checkVerbs(root *cobra.Command, args []string) error {
 			}
 			continue
 		}
-		if !cmd.HasSubCommands() || cmd.Name() == "help" {
+		if !cmd.HasSubCommands() {
 			return nil // a leaf: the rest are its arguments
 		}
 		next := findVerb(cmd, a)
@@ -207,6 +207,9 @@ func checkVerbs(root *cobra.Command, args []string) error {
 			return verbUsageError{msg: msg, cmd: cmd.CommandPath()}
 		}
 		cmd = next
+		if cmd.Name() == "help" && cmd.Parent() == root {
+			cmd = root // `help tickets frob` names commands like `tickets frob --help`
+		}
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/ticketsync/ticketsync/internal/testkit"
-	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -31,8 +31,8 @@ func TestWorkerAndAPICommandsAgainstExistingTemporal(t *testing.T) {
 	twhSrv := httptest.NewServer(twh)
 	defer twhSrv.Close()
 	secretText := testkit.NewPortalSecret()
-	secret, _ := portal.ParseSecret(secretText)
-	recv := portalsim.New(portalsim.Options{Secrets: []portal.Secret{secret}})
+	secret, _ := stdwebhooks.ParseSecret(secretText)
+	recv := portalsim.New(portalsim.Options{Secrets: []stdwebhooks.Secret{secret}})
 	recvSrv := httptest.NewServer(recv)
 	defer recvSrv.Close()
 
