@@ -323,6 +323,13 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.AddRequestComment(sr.RequestId, "To SCF: hi", "")
+	// The staff page renders requests, work orders (with text fields) and attachments.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/_sim/", nil)
+	if resp, _ := do(t, req); resp.StatusCode != 200 {
+		t.Fatalf("page: %d", resp.StatusCode)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), "Text20=ref-1") || !strings.Contains(string(b), "a.jpg") {
+		t.Fatalf("page lacks the work order or attachment:\n%s", b)
+	}
 	data, err := s.Snapshot()
 	if err != nil {
 		t.Fatal(err)
