@@ -74,7 +74,9 @@ func TestSurveyFromPruvan(t *testing.T) {
 		"foreign template": func(u *pruvan.Upload) { u.Picture.Template = "other::hpirFull" },
 		"unknown form":     func(u *pruvan.Upload) { u.Picture.Template = "cyprexx::F9:v1" },
 		"unknown question": func(u *pruvan.Upload) { u.Picture.Survey = json.RawMessage(`{"answers":[{"id":"zz","answer":"1"}]}`) },
-		"bad yes/no":       func(u *pruvan.Upload) { u.Picture.Survey = json.RawMessage(`{"answers":[{"id":"q1","answer":"maybe"}]}`) },
+		"bad yes/no": func(u *pruvan.Upload) {
+			u.Picture.Survey = json.RawMessage(`{"answers":[{"id":"q1","answer":"maybe"}]}`)
+		},
 	} {
 		u := up
 		tweak(&u)
