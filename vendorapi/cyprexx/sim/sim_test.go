@@ -238,3 +238,34 @@ func TestStaffFaultsStatsReset(t *testing.T) {
 		t.Fatalf("token after reset: %d", st)
 	}
 }
+
+func TestSnapshotRestore(t *testing.T) {
+	h := newHarness(t, Options{})
+	wo, _ := h.s.Issue("vendor-2", WorkOrder{Service: "Grass Cut", Address1: "1 Main", City: "Doral", State: "FL", Zip: "33166",
+		LockboxCode: "1234", Tasks: []Task{{Name: "Cut", PhotoCategories: []string{"After"}}}})
+	h.s.mu.Lock()
+	h.s.pushKeys["k"] = &PushKey{PushKey: "k", CallbackURL: "http://127.0.0.1:1/x", Status: "active", Vendor: "vendor-2"}
+	h.s.photos[wo.WorkOrderID] = []*Photo{{PhotoID: "P1", SourceID: "u-1", TaskID: "T1", SHA256: "abc", Uploads: 1}}
+	h.s.mu.Unlock()
+	h.s.RevokeToken("old")
+	data, err := h.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := New(Options{})
+	defer fresh.Close()
+	if err := fresh.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := fresh.WorkOrder(wo.WorkOrderID)
+	if !ok || got.Vendor != "vendor-2" || got.LockboxCode != "1234" || !got.UpdatedAt.Equal(wo.UpdatedAt) || got.Tasks[0].TaskID != "T1" {
+		t.Fatalf("restored %+v", got)
+	}
+	if ps := fresh.Photos(wo.WorkOrderID); len(ps) != 1 || ps[0].SourceID != "u-1" || len(fresh.PushKeys()) != 1 || !fresh.revoked["old"] {
+		t.Fatalf("photos %+v push keys %+v", ps, fresh.PushKeys())
+	}
+	next, _ := fresh.Issue("", WorkOrder{Service: "X", Address1: "1", City: "C", State: "FL", Zip: "1"})
+	if idLess(next.WorkOrderID, wo.WorkOrderID) || next.WorkOrderID == wo.WorkOrderID {
+		t.Fatalf("id counter not restored: %s after %s", next.WorkOrderID, wo.WorkOrderID)
+	}
+}

@@ -154,6 +154,11 @@ func (s *Server) SetTasks(id string, tasks []Task) (WorkOrder, error) {
 func (s *Server) WorkOrders() []WorkOrder {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.workOrdersLocked()
+}
+
+// workOrdersLocked is WorkOrders for callers holding s.mu.
+func (s *Server) workOrdersLocked() []WorkOrder {
 	out := make([]WorkOrder, 0, len(s.wos))
 	for _, wo := range s.wos {
 		out = append(out, wo.clone())

@@ -400,3 +400,30 @@ func TestPushUpsertAndStaffAPI(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestSnapshotRestore(t *testing.T) {
+	h := newHarness(t, true)
+	ctx := context.Background()
+	h.s.Refresh(ctx, "cyprexx", true)
+	key, _ := h.s.PushKey("cyprexx")
+	data, err := h.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := New(Options{})
+	defer fresh.Close()
+	if err := fresh.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	fresh.SetBaseURL(h.srv.URL)
+	if k, _ := fresh.PushKey("cyprexx"); k != key {
+		t.Fatalf("push key %q, want %q", k, key)
+	}
+	ps := fresh.Projects()
+	if len(ps) != 1 || ps[0].WorkOrder.City != "Doral" || ps[0].Key != "cyprexx::W1-Grass Cut" || fresh.Integrations()[0].LastImport.IsZero() {
+		t.Fatalf("restored %+v", ps)
+	}
+	if err := fresh.Restore([]byte(`{"version":99}`)); err == nil {
+		t.Fatal("wrong version restored")
+	}
+}
