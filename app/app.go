@@ -26,6 +26,7 @@ import (
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
+	_ "github.com/ticketsync/ticketsync/connectors/vendors" // every vendor kind
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/starter"

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/mapping"
-	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	"github.com/ticketsync/ticketsync/stdwebhooks"
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 // IDPattern is what tenant and connection ids must match: they end up in workflow ids, URLs
@@ -162,7 +163,7 @@ func (c *checker) requestSystem(p string, r RequestSystem) {
 	switch r.Kind {
 	case KindPortal:
 		if c.required(p+".url", r.URL) {
-			if err := portal.CheckURL(strings.TrimSpace(r.URL)); err != nil {
+			if err := vendorapi.CheckBaseURL(strings.TrimSpace(r.URL)); err != nil {
 				c.add(p+".url", "%v", err)
 			}
 		}
@@ -220,7 +221,7 @@ func (c *checker) requestSystem(p string, r RequestSystem) {
 }
 
 func (c *checker) portalSecret(path, s string) {
-	if _, err := portal.ParseSecret(s); err != nil {
+	if _, err := stdwebhooks.ParseSecret(s); err != nil {
 		c.add(path, "%v", err)
 	}
 }

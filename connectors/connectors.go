@@ -1,8 +1,9 @@
 // Package connectors turns the connections file into live connectors: for each connection, the
 // work side (a vendorapi.WorkSystem) and the request side (a vendorapi.RequestSystem), each
 // with whatever optional capabilities its vendor package implements, plus the pinned defaults.
-// It is the only place that knows which vendor package serves which `kind` (kinds.go); the
-// engine, the API and the workflows see only the vendorapi interfaces.
+// Kinds are registered by package connectors/vendors (the only place that maps a kind to a
+// vendor package, imported for its side effect by the binary and tests); the engine, the API
+// and the workflows see only this package and the vendorapi interfaces.
 package connectors
 
 import (
@@ -196,9 +197,9 @@ func build(c config.Connection, env Env) (*Conn, error) {
 	return conn, nil
 }
 
-// rateLimit is the connection's rateLimit when set (a contract may grant more or less than
+// RateLimit is the connection's rateLimit when set (a contract may grant more or less than
 // the vendor's documented default), else the default.
-func rateLimit(vendorDefault, override int) int {
+func RateLimit(vendorDefault, override int) int {
 	if override > 0 {
 		return override
 	}

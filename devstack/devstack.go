@@ -26,8 +26,8 @@ import (
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
-	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -293,17 +293,20 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 
 // simulatorSettings derives the simulators' accepted credentials: the demo ones, plus those of
 // each connection whose work system or portal URL points at a simulator of this stack.
-func (s *Stack) simulatorSettings(file *config.File, sec demoSecrets) (twhsim.Options, []portal.Secret, error) {
+func (s *Stack) simulatorSettings(file *config.File, sec demoSecrets) (twhsim.Options, []stdwebhooks.Secret, error) {
 	opts := twhsim.Options{
+		// A far higher limit than TWH's documented 120/min keeps the demo (and its fast feed) lively; the demo
+		// connection's rateLimit matches it, and ticketsync paces itself to it.
+		RateLimit:     devTWHRateLimit,
 		Clients:       map[string]string{demoClientID: sec.ClientSecret},
 		WebhookURL:    s.APIURL + "/v1/hooks/theworxhub/" + DemoConnection,
 		WebhookSecret: sec.WebhookSecret,
 	}
-	demoSecret, err := portal.ParseSecret(sec.PortalSecret)
+	demoSecret, err := stdwebhooks.ParseSecret(sec.PortalSecret)
 	if err != nil {
 		return opts, nil, err
 	}
-	secrets := []portal.Secret{demoSecret}
+	secrets := []stdwebhooks.Secret{demoSecret}
 	webhookSet := false
 	for _, c := range file.Connections {
 		if c.WorkSystem.Kind == "theworxhub" && pointsAt(c.WorkSystem.BaseURL, s.TWHURL) {
@@ -317,7 +320,7 @@ func (s *Stack) simulatorSettings(file *config.File, sec demoSecrets) (twhsim.Op
 		}
 		if c.RequestSystem.Kind == "portal" && pointsAt(c.RequestSystem.URL, s.PortalURL) {
 			for _, raw := range c.RequestSystem.PortalSecrets() {
-				ps, err := portal.ParseSecret(raw)
+				ps, err := stdwebhooks.ParseSecret(raw)
 				if err != nil {
 					return opts, nil, fmt.Errorf("connection %s: %w", c.ID, err)
 				}
@@ -348,11 +351,14 @@ func (s *Stack) demoConfig(sec demoSecrets) *config.File {
 			ID: DemoConnection, Tenant: DemoTenant,
 			RequestSystem: config.RequestSystem{Kind: "portal", URL: s.PortalURL + "/hooks/" + DemoConnection, Secret: sec.PortalSecret},
 			WorkSystem: config.WorkSystem{Kind: "theworxhub", BaseURL: s.TWHURL, ClientID: demoClientID,
-				ClientSecret: sec.ClientSecret, WebhookSecret: sec.WebhookSecret},
+				ClientSecret: sec.ClientSecret, WebhookSecret: sec.WebhookSecret, RateLimit: devTWHRateLimit},
 			Mapping: "theworxhub-v1",
 		}},
 	}
 }
+
+// devTWHRateLimit is the dev TheWorxHub simulator's calls per minute.
+const devTWHRateLimit = 6000
 
 func randomHex(n int) string {
 	b := make([]byte, n)

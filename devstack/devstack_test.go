@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,8 +26,12 @@ import (
 )
 
 func freeOptions(t *testing.T) Options {
-	return Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1, UIPort: -1, TWHSimPort: -1,
+	o := Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1, UIPort: -1, TWHSimPort: -1,
 		PortalSimPort: -1, FeedInterval: 200 * time.Millisecond}
+	if os.Getenv("TICKETSYNC_TEST_LOG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return o
 }
 
 func start(t *testing.T, o Options) *Stack {

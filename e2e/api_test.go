@@ -191,7 +191,8 @@ func TestTheWorxHubWebhookSignatureAndPoke(t *testing.T) {
 	if code, _, p := w.raw("POST", path, "", "application/json", body, map[string]string{"X-TWH-Signature": "sha256=00"}); code != 401 {
 		t.Fatalf("bad signature: %d %v", code, p)
 	}
-	if code, _, _ := w.raw("POST", "/v1/hooks/theworxhub/nope", "", "application/json", body, nil); code != 404 {
+	// An unknown connection answers exactly like a bad signature: no connection enumeration.
+	if code, _, _ := w.raw("POST", "/v1/hooks/theworxhub/nope", "", "application/json", body, nil); code != 401 {
 		t.Fatalf("unknown connection: %d", code)
 	}
 	// A correctly signed push pokes the ticket (the simulator pushes too; either is enough,

@@ -40,7 +40,7 @@ func TestChangeFeedPokesChangedTickets(t *testing.T) {
 	})
 	code, conn := w.call("GET", "/v1/connections/"+testkit.Connection, w.kit.APIKey, nil)
 	feed, _ := conn["feed"].(map[string]any)
-	if code != 200 || feed == nil || feed["watermark"] == nil || feed["lastRead"] == nil || feed["lastError"] != nil {
+	if code != 200 || feed == nil || feed["cursor"] == nil || feed["lastRead"] == nil || feed["lastError"] != nil {
 		t.Fatalf("connection status: %d %v", code, conn)
 	}
 	if code, _ := w.call("GET", "/v1/connections/"+testkit.OtherConn, w.kit.APIKey, nil); code != 404 {

@@ -96,7 +96,8 @@ func (a *API) hook(w http.ResponseWriter, r *http.Request) *Problem {
 		a.log().Error("hook failed", "kind", kind, "connection", connID, "error", err)
 		return problem(http.StatusServiceUnavailable, "the hook could not be processed; retry")
 	}
-	if p := a.executeHook(r, conn, kind, res); p != nil {
+	duplicate, p := a.executeHook(r, conn, kind, res)
+	if p != nil {
 		return p
 	}
 	if res.Status != 0 {
@@ -109,32 +110,37 @@ func (a *API) hook(w http.ResponseWriter, r *http.Request) *Problem {
 		_, _ = w.Write(res.Body)
 		return nil
 	}
+	if duplicate {
+		writeJSON(w, http.StatusOK, map[string]any{"accepted": true, "duplicate": true})
+		return nil
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true})
 	return nil
 }
 
-// executeHook runs a hook's intents once per delivery key (see vendorapi.HookResult).
-func (a *API) executeHook(r *http.Request, conn *connectors.Conn, kind string, res vendorapi.HookResult) *Problem {
+// executeHook runs a hook's intents once per delivery key (see vendorapi.HookResult) and
+// reports whether the delivery was a replay.
+func (a *API) executeHook(r *http.Request, conn *connectors.Conn, kind string, res vendorapi.HookResult) (bool, *Problem) {
 	source := kind + ":" + conn.ID
 	if res.DeliveryKey != "" {
 		seen, err := a.Store.DeliverySeen(r.Context(), source, res.DeliveryKey)
 		if err != nil {
-			return problem(http.StatusServiceUnavailable, "could not check the delivery; retry")
+			return false, problem(http.StatusServiceUnavailable, "could not check the delivery; retry")
 		}
 		if seen {
-			return nil // a replay: acknowledged without a second effect
+			return true, nil // acknowledged without a second effect
 		}
 	}
 	if _, err := a.Engine.Execute(r.Context(), conn, res.Intents); err != nil {
 		a.log().Warn("hook intents failed", "kind", kind, "connection", conn.ID, "error", err)
-		return problem(http.StatusServiceUnavailable, "could not act on the hook; retry")
+		return false, problem(http.StatusServiceUnavailable, "could not act on the hook; retry")
 	}
 	if res.DeliveryKey != "" {
 		if _, err := a.Store.RecordDelivery(r.Context(), source, res.DeliveryKey, time.Now().UTC()); err != nil {
 			a.log().Warn("record hook delivery", "source", source, "error", err)
 		}
 	}
-	return nil
+	return false, nil
 }
 
 func isKnownKind(kind string) bool {

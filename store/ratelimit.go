@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -17,6 +18,7 @@ type Limiter struct {
 	key      string
 	interval time.Duration
 	now      func() time.Time
+	ensured  atomic.Bool // the row exists (one INSERT per process, not per call)
 }
 
 var _ vendorapi.Limiter = (*Limiter)(nil)
@@ -31,23 +33,12 @@ func (s *Store) NewLimiter(key string, perMinute int) *Limiter {
 	return &Limiter{s: s, key: key, interval: interval, now: time.Now}
 }
 
-// Wait reserves the next slot and sleeps until it. When the slot lies beyond ctx's deadline it
-// reserves nothing and fails with a retryable error (the caller's retry comes back later).
+// Wait reserves the next slot (one statement) and sleeps until it. A slot beyond ctx's deadline
+// fails at once with a retryable error rather than sleeping into a timeout.
 func (l *Limiter) Wait(ctx context.Context) error {
 	now := l.now().UnixNano()
 	if err := l.ensure(ctx, now); err != nil {
 		return err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		var next int64
-		if err := l.s.db.GetContext(ctx, &next, l.s.q(`SELECT next_slot FROM rate_limits WHERE limit_key = ?`), l.key); err != nil {
-			return fmt.Errorf("store: rate limit %s: %w", l.key, err)
-		}
-		if next > dl.UnixNano() {
-			return &vendorapi.Error{Vendor: l.key, Op: "rate limit", Code: "rate_limited", Retryable: true,
-				Message:    "the connection's shared rate limit has no free slot before the call's deadline",
-				RetryAfter: time.Duration(next - now)}
-		}
 	}
 	var slot int64
 	err := l.s.db.GetContext(ctx, &slot, l.s.q(`
@@ -59,6 +50,10 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	wait := time.Duration(slot - int64(l.interval) - now)
 	if wait <= 0 {
 		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now+int64(wait) > dl.UnixNano() {
+		return &vendorapi.Error{Vendor: l.key, Op: "rate limit", Code: "rate_limited", Retryable: true,
+			Message: "the connection's shared rate limit has no free slot before the call's deadline", RetryAfter: wait}
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -86,9 +81,13 @@ func (l *Limiter) Backoff(d time.Duration) {
 }
 
 func (l *Limiter) ensure(ctx context.Context, now int64) error {
+	if l.ensured.Load() {
+		return nil
+	}
 	if _, err := l.s.db.ExecContext(ctx, l.s.q(`INSERT INTO rate_limits (limit_key, next_slot) VALUES (?, ?) ON CONFLICT (limit_key) DO NOTHING`),
 		l.key, now); err != nil {
 		return fmt.Errorf("store: rate limit %s: %w", l.key, err)
 	}
+	l.ensured.Store(true)
 	return nil
 }

@@ -15,10 +15,11 @@ import (
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
+	_ "github.com/ticketsync/ticketsync/connectors/vendors" // every vendor kind
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/vendorapi"
-	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 	"go.temporal.io/sdk/client"
@@ -90,11 +91,11 @@ func New(t testing.TB, opts Options) *Kit {
 	t.Cleanup(k.TWHServer.Close)
 	t.Cleanup(k.TWH.Close)
 
-	secret, err := portal.ParseSecret(k.PortalSecret)
+	secret, err := stdwebhooks.ParseSecret(k.PortalSecret)
 	if err != nil {
 		t.Fatalf("portal secret: %v", err)
 	}
-	k.Portal = portalsim.New(portalsim.Options{Secrets: []portal.Secret{secret}})
+	k.Portal = portalsim.New(portalsim.Options{Secrets: []stdwebhooks.Secret{secret}})
 	k.PortalServer = httptest.NewServer(k.Portal)
 	t.Cleanup(k.PortalServer.Close)
 

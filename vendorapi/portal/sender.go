@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -48,7 +49,7 @@ const (
 // rotation; each signs).
 type Target struct {
 	URL     string
-	Secrets []Secret
+	Secrets []stdwebhooks.Secret
 }
 
 // SenderOptions configures a Sender; zero values take the defaults.
@@ -141,7 +142,7 @@ func (s *Sender) Deliver(ctx context.Context, target Target, ev Event, attempt i
 	h.Set("User-Agent", s.userAgent)
 	h.Set(HeaderWebhookID, ev.ID)
 	h.Set(HeaderWebhookTS, strconv.FormatInt(ts, 10))
-	h.Set(HeaderWebhookSig, Sign(target.Secrets, ev.ID, ts, body))
+	h.Set(HeaderWebhookSig, stdwebhooks.Sign(target.Secrets, ev.ID, ts, body))
 	h.Set(HeaderEventType, ev.Type)
 	h.Set(HeaderDeliveryAttempt, strconv.Itoa(attempt))
 

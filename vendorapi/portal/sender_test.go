@@ -15,6 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
@@ -26,9 +27,9 @@ const (
 	secretB = "whsec_dGlja2V0c3luYy1wb3J0YWwtd3Jvbmctc2VjcmV0LTM="
 )
 
-func secrets(t *testing.T, ss ...string) []portal.Secret {
+func secrets(t *testing.T, ss ...string) []stdwebhooks.Secret {
 	t.Helper()
-	out, err := portal.ParseSecrets(ss)
+	out, err := stdwebhooks.ParseSecrets(ss)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestDeliverRefusesBeforeSending(t *testing.T) {
 		"plain http to a public host": {portal.Target{URL: "http://portal.example/hooks", Secrets: sec}, ev, "insecure_url"},
 		"plain http to a private ip":  {portal.Target{URL: "http://10.1.2.3/hooks", Secrets: sec}, ev, "insecure_url"},
 		"no secrets":                  {portal.Target{URL: "https://portal.example/hooks"}, ev, "no_secret"},
-		"zero secret":                 {portal.Target{URL: "https://portal.example/hooks", Secrets: []portal.Secret{{}}}, ev, "no_secret"},
+		"zero secret":                 {portal.Target{URL: "https://portal.example/hooks", Secrets: []stdwebhooks.Secret{{}}}, ev, "no_secret"},
 		"invalid event":               {portal.Target{URL: "https://portal.example/hooks", Secrets: sec}, portal.Event{ID: "evt_x"}, "invalid_event"},
 	} {
 		err := s.Deliver(context.Background(), tc.target, tc.ev, 1)

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 )
@@ -34,9 +35,9 @@ const (
 
 // Options configure a Receiver.
 type Options struct {
-	Secrets   []portal.Secret  // accepted secrets (rotation: any verifies)
-	Tolerance time.Duration    // timestamp tolerance, default portal.DefaultTolerance
-	Now       func() time.Time // receiver clock, default time.Now (Faults.ClockSkew is added)
+	Secrets   []stdwebhooks.Secret // accepted secrets (rotation: any verifies)
+	Tolerance time.Duration        // timestamp tolerance, default stdwebhooks.DefaultTolerance
+	Now       func() time.Time     // receiver clock, default time.Now (Faults.ClockSkew is added)
 	Dedupe    DedupeMode
 	MaxBody   int64 // default 1 MiB
 }
@@ -106,7 +107,7 @@ type Receiver struct {
 // New builds a Receiver.
 func New(opts Options) *Receiver {
 	if opts.Tolerance <= 0 {
-		opts.Tolerance = portal.DefaultTolerance
+		opts.Tolerance = stdwebhooks.DefaultTolerance
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -147,10 +148,10 @@ func (r *Receiver) SetFaults(f Faults) {
 }
 
 // SetSecrets replaces the accepted secrets (rotation scenarios).
-func (r *Receiver) SetSecrets(s []portal.Secret) {
+func (r *Receiver) SetSecrets(s []stdwebhooks.Secret) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.opts.Secrets = append([]portal.Secret(nil), s...)
+	r.opts.Secrets = append([]stdwebhooks.Secret(nil), s...)
 }
 
 // Events returns the accepted deliveries in arrival order.
@@ -279,7 +280,7 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	now := r.opts.Now().Add(f.ClockSkew)
-	if err := portal.Verify(r.opts.Secrets, id, req.Header.Get(portal.HeaderWebhookTS),
+	if err := stdwebhooks.Verify(r.opts.Secrets, id, req.Header.Get(portal.HeaderWebhookTS),
 		req.Header.Get(portal.HeaderWebhookSig), body, now, r.opts.Tolerance); err != nil {
 		reply(http.StatusUnauthorized, "signature verification failed: "+err.Error())
 		return

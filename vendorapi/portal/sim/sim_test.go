@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/vendorapi/portal/sim"
@@ -20,7 +21,7 @@ const secret = "whsec_dGlja2V0c3luYy1wb3J0YWwtdGVzdC1zZWNyZXQtMzI="
 
 func setup(t *testing.T, mode sim.DedupeMode) (*sim.Receiver, *httptest.Server, portal.Target, *portal.Sender) {
 	t.Helper()
-	sec, err := portal.ParseSecrets([]string{secret})
+	sec, err := stdwebhooks.ParseSecrets([]string{secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +152,14 @@ func TestOrderingAndAccessors(t *testing.T) {
 
 func TestRejectsBadRequests(t *testing.T) {
 	rcv, srv, _, _ := setup(t, sim.Tolerant)
-	sec, _ := portal.ParseSecrets([]string{secret})
+	sec, _ := stdwebhooks.ParseSecrets([]string{secret})
 	post := func(id string, body string, sign bool) int {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/hook", strings.NewReader(body))
 		ts := time.Now().Unix()
 		req.Header.Set("webhook-id", id)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 		if sign {
-			req.Header.Set("webhook-signature", portal.Sign(sec, id, ts, []byte(body)))
+			req.Header.Set("webhook-signature", stdwebhooks.Sign(sec, id, ts, []byte(body)))
 		} else {
 			req.Header.Set("webhook-signature", "v1,AAAA")
 		}

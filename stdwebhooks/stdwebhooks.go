@@ -1,4 +1,8 @@
-package portal
+// Package stdwebhooks implements Standard Webhooks signing (https://www.standardwebhooks.com):
+// whsec_ secrets, the v1 HMAC-SHA256 signature over "<id>.<timestamp>.<body>", and the
+// receiver's verification. It is vendor-neutral: the portal request system signs with it and
+// the connections file validates secrets with it.
+package stdwebhooks
 
 import (
 	"crypto/hmac"
@@ -82,7 +86,7 @@ func (s Secret) IsZero() bool { return len(s.key) == 0 }
 func (s Secret) String() string { return SecretPrefix + "…" }
 
 // GoString keeps %#v redacted too.
-func (s Secret) GoString() string { return "portal.Secret{redacted}" }
+func (s Secret) GoString() string { return "stdwebhooks.Secret{redacted}" }
 
 func (s Secret) mac(id string, ts int64, body []byte) string {
 	h := hmac.New(sha256.New, s.key)

@@ -1,4 +1,4 @@
-package portal
+package stdwebhooks
 
 import (
 	"encoding/base64"
