@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/devstack"
 	"github.com/ticketsync/ticketsync/internal/pgtest"
 	"github.com/ticketsync/ticketsync/internal/testkit"
@@ -40,10 +41,12 @@ func newWorld(t testing.TB) *world { return newWorldWith(t, true) }
 
 // newWorldWith optionally leaves out the simulator's webhook (to prove the change feed alone
 // delivers updates quickly).
-func newWorldWith(t testing.TB, webhook bool) *world { return newWorldOn(t, webhook, "") }
+func newWorldWith(t testing.TB, webhook bool, configure ...func(*config.File)) *world {
+	return newWorldOn(t, webhook, "", configure...)
+}
 
 // newWorldOn also chooses the store (default: SQLite in a temp dir).
-func newWorldOn(t testing.TB, webhook bool, databaseURL string) *world {
+func newWorldOn(t testing.TB, webhook bool, databaseURL string, configure ...func(*config.File)) *world {
 	t.Helper()
 	var ts *temporaltest.TestServer
 	if tt, ok := t.(*testing.T); ok {
@@ -69,7 +72,11 @@ func newWorldOn(t testing.TB, webhook bool, databaseURL string) *world {
 	if webhook {
 		hook = apiURL + "/v1/hooks/theworxhub/" + testkit.Connection
 	}
-	kit := testkit.New(t, testkit.Options{WebhookURL: hook, DatabaseURL: databaseURL})
+	opts := testkit.Options{WebhookURL: hook, DatabaseURL: databaseURL}
+	if len(configure) > 0 {
+		opts.Configure = configure[0]
+	}
+	kit := testkit.New(t, opts)
 	eng := kit.UseTemporal(c)
 
 	w := workers.New(c, kit.Activities, workers.Options{TaskQueue: "ticketsync"})

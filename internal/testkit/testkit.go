@@ -56,6 +56,9 @@ type Options struct {
 	DatabaseURL string // default: a SQLite file in t.TempDir()
 	// WebhookURL, when set, is where the TheWorxHub simulator pushes its webhooks.
 	WebhookURL string
+	// Configure edits the kit's connections file before it is validated and built (extra
+	// connections, other kinds).
+	Configure func(*config.File)
 }
 
 // RandomKey returns a random API key.
@@ -121,6 +124,9 @@ func New(t testing.TB, opts Options) *Kit {
 			k.connection(Connection, Tenant, ClientID),
 			k.connection(OtherConn, OtherTenant, ClientID+"-2"),
 		},
+	}
+	if opts.Configure != nil {
+		opts.Configure(k.File)
 	}
 	if err := k.File.Validate(); err != nil {
 		t.Fatalf("kit config invalid: %v", err)
