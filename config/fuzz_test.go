@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -46,7 +47,7 @@ func FuzzParse(f *testing.F) {
 	}
 	lookup := func(k string) (string, bool) { v, ok := fuzzEnv[k]; return v, ok }
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse(data, lookup)
+		file, err := parseWithin(t, data, lookup)
 		var ps Problems
 		switch {
 		case err == nil:
@@ -70,7 +71,7 @@ func FuzzParse(f *testing.F) {
 		if file != nil && len(file.lines) > 2*len(data)+16 {
 			t.Fatalf("%d bytes made the parser record %d paths: alias expansion is not bounded", len(data), len(file.lines))
 		}
-		if _, err2 := Parse(data, lookup); errString(err) != errString(err2) {
+		if _, err2 := parseWithin(t, data, lookup); errString(err) != errString(err2) {
 			t.Fatalf("not deterministic:\n%v\n---\n%v", err, err2)
 		}
 		if err != nil {
@@ -83,7 +84,7 @@ func FuzzParse(f *testing.F) {
 		if strings.Contains(string(out), "$") {
 			return // a literal "$" written back would be read as ${…} or $$ again
 		}
-		again, err := Parse(out, lookup)
+		again, err := parseWithin(t, out, lookup)
 		if err != nil {
 			t.Fatalf("an accepted file written back is refused: %v\n%s", err, out)
 		}
@@ -91,6 +92,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the file:\n%+v\n%+v\n%s", file, again, out)
 		}
 	})
+}
+
+// parseTimeout bounds one Parse: the fuzzer does not report hangs by itself, it just stalls.
+// Real files parse in microseconds; the margin covers a loaded machine.
+const parseTimeout = 10 * time.Second
+
+// parseWithin runs Parse and fails the input if it has not returned within parseTimeout, so a
+// hang is saved to testdata/fuzz like any crasher.
+func parseWithin(t *testing.T, data []byte, lookup func(string) (string, bool)) (*File, error) {
+	t.Helper()
+	type result struct {
+		f   *File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := Parse(data, lookup)
+		done <- result{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-time.After(parseTimeout):
+		t.Fatalf("Parse did not return within %s on %d bytes: %q", parseTimeout, len(data), data)
+		return nil, nil
+	}
 }
 
 func errString(err error) string {
