@@ -82,7 +82,7 @@ func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notifi
 	}
 	if ev.Feedback != nil {
 		n.Feedback = &vendorapi.Feedback{ID: ev.Feedback.ID, Text: ev.Feedback.Text, Author: ev.Feedback.Author,
-			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true}
+			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true, Attachments: ev.Feedback.Attachments}
 	}
 	if ev.Attention != nil {
 		n.Reason = ReasonClass(ev.Attention.Reason)

@@ -24,6 +24,9 @@ type CreateRemoteOutput struct {
 	Adopted   bool                    `json:"adopted"` // it existed already (earlier attempt or run)
 	Remote    vendorapi.RemoteRequest `json:"remote"`
 	Truncated []string                `json:"truncated,omitempty"`
+	// Notes are the work system's remarks on the create and its attachments (CreateNotes,
+	// AttachmentCopier), recorded on the timeline.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // CreateRemote creates the ticket's request in the work system exactly once: it looks the
@@ -40,26 +43,40 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 	if err != nil {
 		return out, asTemporalError(fmt.Errorf("look up %s: %w", ref, err))
 	}
+	req := in.Request
+	req.ExternalReference = ref
 	if existing != nil {
 		out.Adopted = true
 		out.Remote = *existing
-		return out, nil
+	} else {
+		if t, ok := ws.(vendorapi.Truncator); ok {
+			out.Truncated = t.Truncations(req)
+		}
+		var id string
+		if cn, ok := ws.(vendorapi.CreateNotes); ok {
+			id, out.Notes, err = cn.CreateWithNotes(ctx, req)
+		} else {
+			id, err = ws.Create(ctx, req)
+		}
+		if err != nil {
+			return out, asTemporalError(err)
+		}
+		remote, err := ws.Get(ctx, id)
+		if err != nil {
+			return out, asTemporalError(fmt.Errorf("read back created request %s: %w", id, err))
+		}
+		out.Remote = *remote
+		activity.GetLogger(ctx).Info("remote request ready", "remoteId", id, "reference", ref)
 	}
-	req := in.Request
-	req.ExternalReference = ref
-	if t, ok := ws.(vendorapi.Truncator); ok {
-		out.Truncated = t.Truncations(req)
+	// Attachments follow the create (DESIGN.md §3), after an adoption too: a retry finishes
+	// an upload an earlier attempt left undone (the copier dedupes by file name).
+	if cp, ok := ws.(vendorapi.AttachmentCopier); ok && len(req.Attachments) > 0 {
+		notes, err := cp.CopyAttachments(ctx, out.Remote.ID, req.Attachments)
+		if err != nil {
+			return out, asTemporalError(fmt.Errorf("attachments of %s: %w", out.Remote.ID, err))
+		}
+		out.Notes = append(out.Notes, notes...)
 	}
-	id, err := ws.Create(ctx, req)
-	if err != nil {
-		return out, asTemporalError(err)
-	}
-	remote, err := ws.Get(ctx, id)
-	if err != nil {
-		return out, asTemporalError(fmt.Errorf("read back created request %s: %w", id, err))
-	}
-	out.Remote = *remote
-	activity.GetLogger(ctx).Info("remote request ready", "remoteId", id, "reference", ref)
 	return out, nil
 }
 

@@ -30,6 +30,8 @@ type CommentSignal struct {
 	Text               string `json:"text"`
 	Author             string `json:"author"`
 	VisibleToRequestor bool   `json:"visibleToRequestor,omitempty"`
+	// Attachments are files that came with the comment (e.g. a citizen's photo on SeeClickFix).
+	Attachments []vendorapi.Attachment `json:"attachments,omitempty"`
 }
 
 // HoldSignal is the payload of `hold`.

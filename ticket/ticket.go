@@ -7,6 +7,8 @@ import (
 	"encoding/base32"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -20,10 +22,11 @@ func ID(connection, externalID string) string {
 
 // Feedback is a requester-visible note from staff, as sent to the request system.
 type Feedback struct {
-	ID        string    `json:"id"`
-	Text      string    `json:"text"`
-	Author    string    `json:"author"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID          string                 `json:"id"`
+	Text        string                 `json:"text"`
+	Author      string                 `json:"author"`
+	CreatedAt   time.Time              `json:"createdAt"`
+	Attachments []vendorapi.Attachment `json:"attachments,omitempty"` // e.g. a photo staff attached
 }
 
 // Attention says why a ticket is parked and since when.

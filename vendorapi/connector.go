@@ -42,6 +42,9 @@ type Category struct {
 	Kind      string     `json:"kind,omitempty"` // vendor sub-kind, e.g. "SR" or "WO"
 	Agency    string     `json:"agency,omitempty"`
 	Questions []Question `json:"questions,omitempty"`
+	// Retired categories are no longer offered (e.g. a template no longer public): request
+	// systems deactivate them rather than delete them, since old requests refer to them.
+	Retired bool `json:"retired,omitempty"`
 }
 
 // Question is a question asked when a request of a category is raised.
@@ -52,6 +55,14 @@ type Question struct {
 	Required  bool     `json:"required"`
 	Private   bool     `json:"private"`
 	Secondary bool     `json:"secondary,omitempty"`
+	// Choices are Answers with the work system's ids, when it has them (same order).
+	Choices []Choice `json:"choices,omitempty"`
+}
+
+// Choice is one fixed answer of a question, with the work system's id for it.
+type Choice struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
 }
 
 // CatalogSource is implemented by work systems with a catalog (templates, categories, questions).

@@ -53,6 +53,9 @@ type Feedback struct {
 	Status             string    `json:"status"` // the remote status the transition moved to
 	VisibleToRequestor bool      `json:"visibleToRequestor"`
 	CreatedAt          time.Time `json:"createdAt"`
+	// Attachments are files that come with the feedback (e.g. a photo staff attached with a
+	// public note); URLs may need the work system's AttachmentOpener.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // Comment is a requester → staff note.
@@ -61,6 +64,8 @@ type Comment struct {
 	Text      string    `json:"text"`
 	Author    string    `json:"author"`
 	CreatedAt time.Time `json:"createdAt,omitempty"`
+	// Attachments are files that come with the comment (e.g. a citizen's photo).
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // RemoteRequest is the vendor-neutral snapshot of a request in a work system.

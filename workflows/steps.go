@@ -72,6 +72,11 @@ func (r *run) createPhase(ctx workflow.Context) error {
 				for _, t := range out.Truncated {
 					r.emitLocal(ctx, ticket.EventTruncated, t)
 				}
+				// Notes of the create (e.g. a geocode fallback); none in older histories, so
+				// replays see no difference.
+				for _, n := range out.Notes {
+					r.emitLocal(ctx, ticket.EventNote, n)
+				}
 				r.emitLocal(ctx, ticket.EventRemoteCreated, fmt.Sprintf("%s request %s (reference %s, adopted=%t)", out.Kind, out.Remote.ID, out.Reference, out.Adopted))
 				r.apply(ctx, out.Remote)
 				r.upsertSearchAttributes(ctx)
@@ -176,7 +181,7 @@ func (r *run) apply(ctx workflow.Context, remote vendorapi.RemoteRequest) {
 			continue
 		}
 		ev := r.nextEvent(ctx, ticket.EventFeedbackAdded)
-		ev.Feedback = &ticket.Feedback{ID: fb.ID, Text: fb.Text, Author: fb.Author, CreatedAt: fb.CreatedAt.UTC()}
+		ev.Feedback = &ticket.Feedback{ID: fb.ID, Text: fb.Text, Author: fb.Author, CreatedAt: fb.CreatedAt.UTC(), Attachments: fb.Attachments}
 		r.emit(ev)
 	}
 	if terminal {
@@ -231,7 +236,7 @@ func (r *run) forwardComments(ctx workflow.Context) error {
 		actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("forward requester comment", time.Hour))
 		var out vendorapi.Comment
 		err := workflow.ExecuteActivity(actx, acts.AddRemoteComment, activities.CommentInput{Ref: r.ref(), RemoteID: r.s.RemoteID,
-			Comment: vendorapi.Comment{ID: c.ID, Text: c.Text, Author: c.Author}}).Get(ctx, &out)
+			Comment: vendorapi.Comment{ID: c.ID, Text: c.Text, Author: c.Author, Attachments: c.Attachments}}).Get(ctx, &out)
 		if err != nil && !isNonRetryable(err) {
 			// The work system stayed unreachable for the whole retry window: keep the comment
 			// at the head of the queue, park, and try again at the next wake (or on retry).
