@@ -205,8 +205,9 @@ func (c *checker) requestSystem(p string, r RequestSystem) {
 			c.required(p+".s2s.clientId", s.ClientID)
 			c.required(p+".s2s.clientSecret", s.ClientSecret)
 			if s.TokenURL != "" {
-				if u, err := url.Parse(s.TokenURL); err != nil || u.Scheme != "https" || u.Host == "" {
-					c.add(p+".s2s.tokenUrl", "must be an https URL")
+				// Like every vendor URL: https, or http on loopback (simulators, tests).
+				if err := vendorapi.CheckBaseURL(s.TokenURL); err != nil {
+					c.add(p+".s2s.tokenUrl", "must be an https URL (http only on loopback): %v", err)
 				}
 			}
 		}

@@ -146,6 +146,16 @@ func RequestKinds() []string {
 	return slices.Sorted(maps.Keys(requestKinds))
 }
 
+// LookupWorkKind returns a registered work system kind. A request kind's constructor uses it to
+// learn what the connection's work system requires (Required, RequestTypes) without knowing
+// which kind that is, e.g. to refuse incomplete requests before they are raised.
+func LookupWorkKind(kind string) (WorkKind, bool) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	k, ok := workKinds[kind]
+	return k, ok
+}
+
 // Registry holds every connection by id. It is immutable after Build.
 type Registry struct {
 	conns map[string]*Conn
@@ -193,6 +203,9 @@ func build(c config.Connection, env Env) (*Conn, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if p, ok := conn.Request.(vendorapi.WorkPeer); ok {
+		p.UseWorkSystem(conn.Work) // e.g. SeeClickFix importing requests raised in Cityworks
 	}
 	return conn, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/vendorapi"
+	"github.com/ticketsync/ticketsync/vendorapi/cubu"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
 	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 )
@@ -21,6 +22,7 @@ func init() {
 	connectors.RegisterWork(connectors.WorkKind{Kind: theworxhub.Vendor, RequestTypes: theworxhub.RequestTypes,
 		Required: theworxhub.RequiredFields, RateLimit: theworxhub.RateLimitPerMinute, New: newTheWorxHub})
 	connectors.RegisterRequest(connectors.RequestKind{Kind: portal.Vendor, New: newPortal})
+	connectors.RegisterRequest(connectors.RequestKind{Kind: cubu.Vendor, New: newCubu})
 }
 
 func newTheWorxHub(c config.Connection, env connectors.Env) (vendorapi.WorkSystem, error) {
@@ -41,4 +43,20 @@ func newPortal(c config.Connection, env connectors.Env) (vendorapi.RequestSystem
 	}
 	sender := portal.NewSender(portal.SenderOptions{HTTPClient: env.Client(c.ID, portal.Vendor, c.RequestSystem.RateLimit), UserAgent: env.UserAgent})
 	return portal.RequestSystem{Sender: sender, Target: target}, nil
+}
+
+// newCubu builds Cubu's request side. It is told what the connection's work system requires,
+// whichever kind that is, so its before-hooks can block an incomplete case at the desk.
+func newCubu(c config.Connection, env connectors.Env) (vendorapi.RequestSystem, error) {
+	r := c.RequestSystem
+	cfg := cubu.ConnectorConfig{Connection: c.ID, Secrets: r.HMACSecrets, Options: c.Options, WorkKind: c.WorkSystem.Kind}
+	if wk, ok := connectors.LookupWorkKind(c.WorkSystem.Kind); ok {
+		cfg.WorkRequired, cfg.WorkRequestTypes = wk.Required, wk.RequestTypes
+	}
+	if s := r.S2S; s != nil {
+		cfg.S2S = &cubu.Config{BaseURL: s.BaseURL, ApplicationID: s.ApplicationID, TenantID: s.TenantID,
+			ClientID: s.ClientID, ClientSecret: s.ClientSecret, AgentUserID: s.AgentUserID, TokenURL: s.TokenURL,
+			UserAgent: env.UserAgent, HTTPClient: env.Client(c.ID, cubu.Vendor, r.RateLimit)}
+	}
+	return cubu.NewConnector(cfg)
 }
