@@ -40,6 +40,9 @@ const (
 	// SignalSkip drops the event whose delivery was abandoned so later events can flow
 	// (contracts/portal.md: "later events wait for an operator signal (retry or skip)").
 	SignalSkip = "skip"
+	// SignalRemap moves the ticket to another version of its status mapping and translates the
+	// current remote status with it (payload RemapSignal; POST /v1/tickets/{id}/remap).
+	SignalRemap = "remap"
 
 	QueryState = "state"
 )
@@ -85,6 +88,11 @@ const (
 	EventResumed          = "ticket.resumed"
 	EventSkipped          = "ticket.delivery_skipped"
 	EventNote             = "ticket.note"
+	// EventRemapped records a move to another status-mapping version (the remap signal).
+	EventRemapped = "ticket.remapped"
+	// EventErased is the audit entry of an erasure of the requester's personal data: who and
+	// when (DELETE /v1/tickets/{id}/personal-data). Retention never prunes it.
+	EventErased = "ticket.erased"
 )
 
 // DeliveredEventTypes lists the event types sent to the request system.

@@ -150,6 +150,7 @@ func (r *run) drainSignals(ctx workflow.Context) {
 			got = true
 			r.onSkip(ctx)
 		}
+		got = r.receiveRemaps(ctx) || got
 		if !got {
 			return
 		}
