@@ -10,8 +10,13 @@
 //   - hmac.go, replay.go: signature verification (secret rotation) and replay protection;
 //   - before.go, mapping.go: the before-hook allow/deny decision and the mapping of a case to
 //     a vendor-neutral new request;
-//   - options.go: the connection's cubu options (createOn, replayWindow, beforeHookTimeout);
-//   - client.go, token.go: the S2S client and its Azure AD client-credentials tokens.
+//   - options.go: the connection's cubu options (createOn, replayWindow, beforeHookTimeout,
+//     afterClose, requiredFields, fields), read strictly by DecodeOptions;
+//   - client.go, token.go: the S2S client and its Azure AD client-credentials tokens;
+//   - connector.go, receive.go, notify.go: the request side of a connection (Connector): hooks
+//     to intents, the before-hook gate, status back to Cubu, and connections validate.
+//
+// docs/integrations/cubu.md describes the integration for operators.
 //
 // The wire format follows shared/contracts/cubu.md. The simulator in ./sim implements the same
 // contract independently; contract_test.go runs the client against it over real HTTP.
