@@ -16,7 +16,10 @@ func BenchmarkCreateToRequested(b *testing.B) {
 	for _, pollers := range []int{2, 8} {
 		b.Run(fmt.Sprintf("pollers=%d", pollers), func(b *testing.B) {
 			o := Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1, UIPort: -1, NoUI: true,
-				TWHSimPort: -1, PortalSimPort: -1, WorkflowPollers: pollers, NoSimRateLimit: true}
+				WorkflowPollers: pollers, NoSimRateLimit: true}
+			for _, sim := range simulators {
+				*sim.port(&o) = -1
+			}
 			s, err := Start(context.Background(), o)
 			if err != nil {
 				b.Fatal(err)

@@ -26,8 +26,10 @@ import (
 )
 
 func freeOptions(t *testing.T) Options {
-	o := Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1, UIPort: -1, TWHSimPort: -1,
-		PortalSimPort: -1, FeedInterval: 200 * time.Millisecond}
+	o := Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1, UIPort: -1, FeedInterval: 200 * time.Millisecond}
+	for _, sim := range simulators {
+		*sim.port(&o) = -1
+	}
 	if os.Getenv("TICKETSYNC_TEST_LOG") != "" {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

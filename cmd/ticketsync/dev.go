@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ticketsync/ticketsync/app"
@@ -17,15 +19,31 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var o devstack.Options
 	fs.StringVar(&o.DataDir, "data-dir", ".ticketsync", "where Temporal's and ticketsync's SQLite files live")
 	fs.BoolVar(&o.Ephemeral, "ephemeral", false, "keep everything in memory (nothing survives a restart)")
-	fs.StringVar(&o.ConnectionsFile, "connections", "", "connections file replacing the demo configuration")
+	fs.StringVar(&o.ConnectionsFile, "connections", "", "connections file replacing the demo configuration (only the simulators it references run)")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 15*time.Minute, "per-ticket safety-net poll interval")
 	fs.StringVar(&o.HTTPAddr, "http-addr", "127.0.0.1:8080", "API listen address")
 	fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal frontend gRPC port")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web port")
 	fs.BoolVar(&o.NoUI, "no-ui", false, "do not serve Temporal Web")
 	fs.DurationVar(&o.Retention, "retention", 30*24*time.Hour, "how long finished ticket workflows stay inspectable in Temporal Web")
-	fs.IntVar(&o.TWHSimPort, "twh-sim-port", 8301, "TheWorxHub simulator port")
-	fs.IntVar(&o.PortalSimPort, "portal-sim-port", 8302, "fake portal (event receiver) port")
+	simPorts := []struct {
+		p         *int
+		name      string
+		def       int
+		simulated string
+	}{
+		{&o.TWHSimPort, "twh-sim-port", 8301, "TheWorxHub simulator"},
+		{&o.PortalSimPort, "portal-sim-port", 8302, "fake portal (event receiver)"},
+		{&o.CityworksSimPort, "cityworks-sim-port", 8303, "Cityworks simulator"},
+		{&o.ArcGISSimPort, "arcgis-sim-port", 8304, "ArcGIS geocoder simulator"},
+		{&o.SCFSimPort, "scf-sim-port", 8305, "SeeClickFix simulator"},
+		{&o.CyprexxSimPort, "cyprexx-sim-port", 8306, "Cyprexx simulator"},
+		{&o.PruvanSimPort, "pruvan-sim-port", 8307, "Pruvan simulator"},
+		{&o.CubuSimPort, "cubu-sim-port", 8308, "Cubu simulator"},
+	}
+	for _, sp := range simPorts {
+		fs.IntVar(sp.p, sp.name, sp.def, sp.simulated+" port")
+	}
 	demo := fs.Int("demo", 0, "create N demo tickets and play staff on them over a few minutes")
 	demoStep := fs.Duration("demo-step", 10*time.Second, "pause between two simulated staff actions")
 	logLevel := fs.String("log-level", "warn", "log level: debug|info|warn|error")
@@ -44,8 +62,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.PollInterval < time.Second {
 		return usageError{"dev: --poll-interval must be at least 1s"}
 	}
-	for name, p := range map[string]int{"--temporal-port": o.TemporalPort, "--ui-port": o.UIPort, "--twh-sim-port": o.TWHSimPort, "--portal-sim-port": o.PortalSimPort} {
-		if p < 1 || p > 65535 {
+	ports := map[string]int{"--temporal-port": o.TemporalPort, "--ui-port": o.UIPort}
+	for _, sp := range simPorts {
+		ports["--"+sp.name] = *sp.p
+	}
+	for _, name := range slices.Sorted(maps.Keys(ports)) {
+		if p := ports[name]; p < 1 || p > 65535 {
 			return usageError{fmt.Sprintf("dev: %s must be a port number (1-65535), got %d", name, p)}
 		}
 	}

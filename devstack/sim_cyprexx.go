@@ -1,0 +1,48 @@
+package devstack
+
+import (
+	"net/http"
+
+	"github.com/ticketsync/ticketsync/config"
+	cxsim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
+)
+
+// cyprexxSim plays Cyprexx: it accepts the API token of every connection (demo or
+// --connections) whose requestSystem.baseUrl points at it. The first connection's token is
+// the simulator's default vendor account (what its staff page issues work orders to); later
+// ones are vendor accounts named after their connection. It pushes to the callback each
+// connection registers with its push key (the API's /v1/hooks/cyprexx/<connection>). Its rate
+// limit is the highest requestSystem.rateLimit of those connections, else the documented 60.
+var cyprexxSim = &simulator{
+	name: "cyprexx", title: "Cyprexx", kinds: []string{"cyprexx"},
+	flag: "--cyprexx-sim-port", def: 8306, port: func(o *Options) *int { return &o.CyprexxSimPort },
+	build: func(b *simBuild) (http.Handler, error) {
+		opts := cxsim.Options{DisableRateLimit: b.opts.NoSimRateLimit, Tokens: map[string]string{}}
+		for i, c := range b.using("cyprexx") {
+			vendor := c.ID
+			if i == 0 {
+				vendor = cxsim.DefaultVendor
+			}
+			opts.Tokens[c.RequestSystem.APIToken] = vendor
+			opts.RateLimit = max(opts.RateLimit, c.RequestSystem.RateLimit)
+		}
+		if len(opts.Tokens) == 0 {
+			opts.Tokens = nil
+		}
+		return cxsim.New(opts), nil
+	},
+}
+
+// demoCyprexxPruvan is the demo property-preservation vendor: Cyprexx work orders become
+// Pruvan projects (offered to every sub-user), with photos, surveys and completion relayed
+// back.
+func demoCyprexxPruvan(sec demoSecrets, url func(string) string) config.Connection {
+	return config.Connection{
+		ID: DemoCyprexxConnection, Tenant: DemoTenant,
+		RequestSystem: config.RequestSystem{Kind: "cyprexx", BaseURL: url(cyprexxSim.name), APIToken: sec.CyprexxToken,
+			WebhookSecret: sec.CyprexxWebhookSecret},
+		WorkSystem: config.WorkSystem{Kind: "pruvan", BaseURL: url(pruvanSim.name), Username: "demo-pruvan",
+			Password: sec.PruvanPassword, Token: sec.PruvanToken},
+		Options: map[string]any{"defaultAssignTo": "~all~", "autoAdmin": true},
+	}
+}
