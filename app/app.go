@@ -312,6 +312,7 @@ func ConnectorEnv(st *store.Store) connectors.Env {
 		Limiter: func(connection, vendor string, perMinute int) vendorapi.Limiter {
 			return st.NewLimiter(connection+"/"+vendor, perMinute)
 		},
+		Records: st.Records,
 	}
 }
 

@@ -70,6 +70,10 @@ type Env struct {
 	UserAgent  string
 	// Limiter returns the shared limiter for a connection's calls to one vendor (nil: none).
 	Limiter func(connection, vendor string, perMinute int) vendorapi.Limiter
+	// Records returns a connection's durable record store, shared by every worker and API
+	// process, for kinds that keep state between their hooks and their activities (Pruvan's
+	// order source). nil when the process has no store: such kinds fail on use, not on build.
+	Records func(connection string) vendorapi.Records
 }
 
 // Client returns a copy of the base HTTP client whose calls are paced by the connection's
