@@ -35,12 +35,17 @@ func TestSearchAttributesMatchWorkflow(t *testing.T) {
 }
 
 // TestNoUnregisteredSearchAttributeKeys finds every temporal.NewSearchAttributeKey…("Name") in
-// the workflows package source, so a key added there without a line in the setup script (the
-// workflow would fail on its first upsert in the compose stack) fails here.
+// the source of the packages that define or upsert them (ticket, workflows), so a key added
+// there without a line in the setup script (the workflow would fail on its first upsert in the
+// compose stack) fails here.
 func TestNoUnregisteredSearchAttributeKeys(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(repoRoot, "workflows", "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"ticket", "workflows"} {
+		fs, err := filepath.Glob(filepath.Join(repoRoot, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fs...)
 	}
 	found := map[string]string{}
 	fset := token.NewFileSet()
@@ -74,12 +79,12 @@ func TestNoUnregisteredSearchAttributeKeys(t *testing.T) {
 	registered := setupSearchAttributes(t)
 	for name, typ := range found {
 		if got, ok := registered[name]; !ok {
-			t.Errorf("workflows uses search attribute %s (%s), deploy/%s does not register it", name, typ, temporalSetup)
+			t.Errorf("the code uses search attribute %s (%s), deploy/%s does not register it", name, typ, temporalSetup)
 		} else if got != typ {
-			t.Errorf("search attribute %s: workflows uses %s, deploy/%s registers %s", name, typ, temporalSetup, got)
+			t.Errorf("search attribute %s: the code uses %s, deploy/%s registers %s", name, typ, temporalSetup, got)
 		}
 	}
 	if len(found) == 0 {
-		t.Errorf("no NewSearchAttributeKey… calls found in workflows/")
+		t.Errorf("no NewSearchAttributeKey… calls found in ticket/ or workflows/")
 	}
 }
