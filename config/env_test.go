@@ -41,7 +41,7 @@ func TestEnvNames(t *testing.T) {
 		"TICKETSYNC_ACTIVITY_POLLERS", "TICKETSYNC_LOG_LEVEL", "TICKETSYNC_LOG_FORMAT", "TICKETSYNC_EVENT_MAX_AGE",
 		"TICKETSYNC_TEMPORAL_TLS", "TICKETSYNC_TEMPORAL_TLS_CA", "TICKETSYNC_TEMPORAL_TLS_CERT",
 		"TICKETSYNC_TEMPORAL_TLS_KEY", "TICKETSYNC_TEMPORAL_TLS_SERVER_NAME", "TICKETSYNC_TEMPORAL_API_KEY",
-		"TICKETSYNC_WORKER_METRICS_ADDR",
+		"TICKETSYNC_WORKER_METRICS_ADDR", "TICKETSYNC_OPERATOR_API_KEYS",
 	}
 	if got := EnvNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("EnvNames() = %v", got)
@@ -61,7 +61,7 @@ func TestLoadEnvDefaults(t *testing.T) {
 		LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, WorkerMetricsAddr: "127.0.0.1:9090",
 		Version: Version,
 	}
-	if env != want {
+	if !reflect.DeepEqual(env, want) {
 		t.Fatalf("got  %+v\nwant %+v", env, want)
 	}
 	if env.TemporalTLSEnabled() {
