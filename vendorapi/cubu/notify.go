@@ -28,10 +28,6 @@ func (c *Connector) Notify(ctx context.Context, n vendorapi.Notification) error 
 	if !c.reports(n) {
 		return nil
 	}
-	if !IsGUID(n.ExternalID) {
-		return &vendorapi.Error{Vendor: Vendor, Op: "resolve case", Code: "invalid_argument",
-			Message: fmt.Sprintf("ticket %s's external id is not a Cubu case id", n.TicketID)}
-	}
 	_, err := c.client.ResolveCase(ctx, n.ExternalID)
 	switch ErrorCode(err) {
 	case 0:
@@ -49,9 +45,10 @@ func (c *Connector) Notify(ctx context.Context, n vendorapi.Notification) error 
 	return err
 }
 
-// reports says whether n makes a call to Cubu (see Notify).
+// reports says whether n makes a call to Cubu (see Notify). A ticket whose external id is no
+// case id (raised on this connection some other way) has no case to resolve.
 func (c *Connector) reports(n vendorapi.Notification) bool {
-	return c.client != nil && n.Kind == vendorapi.NotifyClosed && n.Status == ticket.Done
+	return c.client != nil && n.Kind == vendorapi.NotifyClosed && n.Status == ticket.Done && IsGUID(n.ExternalID)
 }
 
 // Validate implements vendorapi.Validator: the hook settings, then (with s2s) a token from the
