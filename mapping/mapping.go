@@ -89,7 +89,7 @@ func Parse(raw []byte) (Mapping, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Mapping{}, fmt.Errorf("invalid mapping document: %w", err)
 	}
-	if m.WorkKind == "" || !strings.HasPrefix(m.Name, m.WorkKind+"-v") || m.Version() <= 0 {
+	if m.WorkKind == "" || m.Version() <= 0 || m.Name != m.WorkKind+"-v"+strconv.Itoa(m.Version()) {
 		return Mapping{}, fmt.Errorf("mapping name %q must be <workKind>-v<N> with workKind %q", m.Name, m.WorkKind)
 	}
 	if len(m.Table) == 0 {

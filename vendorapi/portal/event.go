@@ -132,16 +132,16 @@ func externalStatus(s string) string {
 func (e Event) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if !strings.HasPrefix(e.ID, "evt_") || len(e.ID) <= len("evt_") {
-		add("id %q must start with evt_", e.ID)
+	if !strings.HasPrefix(e.ID, "evt_") || len(e.ID) <= len("evt_") || strings.IndexFunc(e.ID, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		add("id %q must be evt_ followed by visible ASCII (it is the webhook-id header)", e.ID)
 	}
 	switch e.Type {
 	case TypeStatusChanged, TypeFeedbackAdded, TypeNeedsAttention, TypeClosed:
 	default:
 		add("unknown event type %q", e.Type)
 	}
-	if e.OccurredAt.IsZero() {
-		add("occurredAt is zero")
+	if e.OccurredAt.IsZero() || e.OccurredAt.UTC().Year() < 1 {
+		add("occurredAt is zero or before year 1")
 	}
 	if e.Ticket.ID == "" || e.Ticket.Tenant == "" || e.Ticket.ExternalID == "" {
 		add("ticket id, tenant and externalId are required")
