@@ -37,6 +37,10 @@ type API struct {
 	EventMaxAge  time.Duration // how long one event's delivery is retried (0 = workflow default)
 	// Ready reports whether dependencies answer (for /readyz); nil = always ready.
 	Ready func(ctx context.Context) error
+	// TemporalWebURL and Namespace build each ticket's Temporal Web link
+	// (defaults: DefaultTemporalWebURL, "default").
+	TemporalWebURL string
+	Namespace      string
 
 	metrics    *apiMetrics
 	hookLimits hookLimiters
@@ -89,7 +93,8 @@ func (a *API) Handler() http.Handler {
 		mux.Handle(pattern, a.count(pattern, handler))
 	}
 	route("POST /v1/tickets", true, a.createTicket)
-	route("GET /v1/tickets", true, a.listTickets)
+	route("GET /v1/tickets", true, a.listOrLookup)
+	route("GET /v1/tickets/stuck", true, a.stuckTickets)
 	route("GET /v1/tickets/{id}", true, a.getTicket)
 	route("GET /v1/tickets/{id}/events", true, a.ticketEvents)
 	route("POST /v1/tickets/{id}/comments", true, a.signalHandler(ticket.SignalComment))
@@ -98,6 +103,10 @@ func (a *API) Handler() http.Handler {
 	route("POST /v1/tickets/{id}/resume", true, a.signalHandler(ticket.SignalResume))
 	route("POST /v1/tickets/{id}/retry", true, a.signalHandler(ticket.SignalRetry))
 	route("POST /v1/tickets/{id}/skip", true, a.signalHandler(ticket.SignalSkip))
+	route("POST /v1/tickets/{id}/remap", true, a.remapTicket)
+	route("DELETE /v1/tickets/{id}/personal-data", true, a.erasePersonalData)
+	route("POST /v1/events/replay", true, a.replayEvents)
+	route("POST /v1/events/{eventId}/replay", true, a.replayEvent)
 	route("GET /v1/connections", true, a.listConnections)
 	route("GET /v1/connections/{id}", true, a.getConnection)
 	route("POST /v1/connections/{id}/validate", true, a.validateConnection)
@@ -133,7 +142,7 @@ func (a *API) Handler() http.Handler {
 
 func allowedMethods(mux *http.ServeMux, r *http.Request) string {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, p := mux.Handler(probe); p != "" {
@@ -436,7 +445,7 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 		a.metrics.created.Inc()
 		w.Header().Set("Location", "/v1/tickets/"+got.ID)
 	}
-	writeJSON(w, status, viewOf(got))
+	writeJSON(w, status, a.view(got))
 	return nil
 }
 
@@ -458,6 +467,7 @@ type TicketView struct {
 	Paused         *SinceReasonView `json:"paused"`
 	CreatedAt      time.Time        `json:"createdAt"`
 	UpdatedAt      time.Time        `json:"updatedAt"`
+	Links          *TicketLinks     `json:"links,omitempty"`
 }
 
 // SinceReasonView is {since, reason}.
@@ -510,7 +520,7 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if p != nil {
 		return p
 	}
-	writeJSON(w, http.StatusOK, viewOf(t))
+	writeJSON(w, http.StatusOK, a.view(t))
 	return nil
 }
 
@@ -574,7 +584,7 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	resp := ListResponse{Items: make([]TicketView, 0, len(items)), NextCursor: nullable(next)}
 	for _, t := range items {
-		resp.Items = append(resp.Items, viewOf(t))
+		resp.Items = append(resp.Items, a.view(t))
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -685,7 +695,7 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 			return problem(http.StatusServiceUnavailable, "the workflow engine is unavailable; retry later")
 		}
 		a.metrics.signals.WithLabelValues(name).Inc()
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "signal": name, "ticket": viewOf(t)})
+		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "signal": name, "ticket": a.view(t)})
 		return nil
 	}
 }
