@@ -56,6 +56,12 @@ func demoCubuTWH(sec demoSecrets, url func(string) string) config.Connection {
 				TokenURL: base + "/" + cubusim.DefaultTenantID + "/oauth2/v2.0/token"}},
 		WorkSystem: config.WorkSystem{Kind: "theworxhub", BaseURL: url(theWorxHubSim.name), ClientID: demoCubuClientID,
 			ClientSecret: sec.ClientSecret, WebhookSecret: sec.WebhookSecret, RateLimit: devTWHRateLimit},
-		Options: map[string]any{"createOn": "afterResolve"},
+		// The simulator's default service: its form fields and service types.
+		Options: map[string]any{"createOn": "afterResolve", "fields": map[string]any{
+			"description": cubusim.FieldDescription, "address": cubusim.FieldAddress, "requesterName": cubusim.FieldName,
+			"requestTypes": map[string]any{cubusim.DefaultServiceTypeMaintenance: "Maintenance",
+				cubusim.DefaultServiceTypeHousekeeping: "Housekeeping", cubusim.DefaultServiceTypeITSupport: "IT Support"},
+			"labels": map[string]any{cubusim.FieldAddress: "Where (building, apartment)", cubusim.FieldPreferred: "Preferred time"},
+		}},
 	}
 }

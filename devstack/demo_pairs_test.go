@@ -1,0 +1,109 @@
+package devstack
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	gissim "github.com/ticketsync/ticketsync/vendorapi/arcgis/sim"
+	cwsim "github.com/ticketsync/ticketsync/vendorapi/cityworks/sim"
+	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
+	scfsim "github.com/ticketsync/ticketsync/vendorapi/seeclickfix/sim"
+	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+)
+
+// playDemo runs one demo connection's story through its simulators, as a person following
+// the README tour would.
+var playDemo = map[string]func(t *testing.T, s *Stack){
+	DemoConnection: func(t *testing.T, s *Stack) {
+		code, created := post(t, s, "/v1/tickets", demoTicket("pair-1"))
+		if code != http.StatusCreated {
+			t.Fatalf("create: %d %v", code, created)
+		}
+		waitUntil(t, 10*time.Second, "the request in TheWorxHub", func() bool { _, ok := remoteFor(s, "pair-1"); return ok })
+	},
+	// A citizen's pothole in SeeClickFix becomes a geocoded Cityworks service request; closing
+	// it in Cityworks closes the issue.
+	DemoSCFConnection: func(t *testing.T, s *Stack) {
+		scf := s.Sim(seeClickFixSim.name).Handler.(*scfsim.Server)
+		cw := s.Sim(cityworksSim.name).Handler.(*cwsim.Server)
+		gis := s.Sim(arcgisSim.name).Handler.(*gissim.Server)
+		is, err := scf.Report(scfsim.ReportInput{Summary: "Pothole on Elm St", Description: "Deep one.", RequestTypeID: 1001,
+			Lat: scfsim.DefaultLat, Lng: scfsim.DefaultLng, Address: "Elm St", Reporter: "Ada Citizen",
+			Answers: map[string]any{"5001": "2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sr cwsim.RequestView
+		waitUntil(t, 20*time.Second, "the issue's service request in Cityworks", func() bool {
+			for _, r := range cw.Requests() {
+				if strings.HasPrefix(r.OtherSystemId, "ticketsync:"+DemoSCFConnection+":") {
+					sr = r
+					return true
+				}
+			}
+			return false
+		})
+		if sr.ProblemSid != 101 {
+			t.Fatalf("service request %+v: want problem 101 (POTHOLE)", sr.Request)
+		}
+		if gis.Stats().Calls["reverseGeocode"] == 0 {
+			t.Error("the ArcGIS simulator was never asked for the issue's address")
+		}
+		if _, err := cw.SetRequestStatus(sr.RequestId, "close", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 30*time.Second, "the issue closed in SeeClickFix", func() bool {
+			got, ok := scf.Issue(is.ID)
+			return ok && got.Status == scfsim.StatusClosed
+		})
+	},
+	// A case resolved at the Cubu desk becomes a TheWorxHub request; Done resolves it in Cubu.
+	DemoCubuConnection: func(t *testing.T, s *Stack) {
+		cubu := s.Sim(cubuSim.name).Handler.(*cubusim.Server)
+		c, err := cubu.QueueUp(cubusim.NewCase{Agent: cubusim.DefaultAgentID, ContactEmail: "resident@example.org",
+			Fields: map[string]string{cubusim.FieldDescription: "Water leak under kitchen sink", cubusim.FieldAddress: "Building A, apt 12",
+				cubusim.FieldName: "Ada Resident"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cubu.StartWork(c.ID, cubusim.DefaultAgentID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cubu.Resolve(c.ID, cubusim.DefaultAgentID); err != nil {
+			t.Fatalf("resolve at the desk: %v", err)
+		}
+		var wr twhsim.WorkRequest
+		waitUntil(t, 10*time.Second, "the case's request in TheWorxHub", func() bool {
+			for _, r := range s.TWH.Requests() {
+				if strings.HasPrefix(r.ExternalReference, "ticketsync:"+DemoCubuConnection+":") {
+					wr = r
+					return true
+				}
+			}
+			return false
+		})
+		if wr.RequestType != "Maintenance" || wr.Location != "Building A, apt 12" {
+			t.Fatalf("request %+v", wr)
+		}
+		if _, err := s.TWH.Transition(wr.ID, twhsim.StatusCompleted, &twhsim.FeedbackInput{Text: "Fixed", Author: "J", VisibleToRequestor: true}, true); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 20*time.Second, "the resolve call back to Cubu", func() bool { return cubu.Stats().Ops["resolve"] >= 1 })
+	},
+}
+
+// Every demo connection of this build works end to end through its simulators.
+func TestDemoConnectionsPlay(t *testing.T) {
+	s := start(t, freeOptions(t))
+	defer s.Stop()
+	for _, d := range s.Demo {
+		play, ok := playDemo[d.ID]
+		if !ok {
+			t.Errorf("demo connection %s has no story in playDemo", d.ID)
+			continue
+		}
+		t.Run(d.ID, func(t *testing.T) { play(t, s) })
+	}
+}
