@@ -63,6 +63,12 @@ type ForeignRequests interface {
 // adopts that request in Create instead of creating one.
 const AnswerAdoptRemoteID = "ticketsync:adoptRemoteId"
 
+// CatalogScheduler is implemented by work systems with a catalog whose connection says how often
+// CatalogSync runs: a Temporal schedule spec, "@every 1h" or a five-field cron expression.
+type CatalogScheduler interface {
+	CatalogSchedule() string
+}
+
 // WorkPeer is implemented by request systems that use their connection's work system directly
 // (SeeClickFix's intake imports ForeignRequests and relays feedback files through
 // AttachmentOpener). connectors introduces the work side once both sides are built, before any
