@@ -91,11 +91,15 @@ func TestProdSmoke(t *testing.T) {
 		"TICKETSYNC_LOG_FORMAT=json"}, 2*time.Minute, "migrate")
 	phase("ticketsync migrate")
 
-	workerEnv := func() []string {
-		return append(append([]string{}, tsEnv...), fmt.Sprintf("TICKETSYNC_WORKER_METRICS_ADDR=127.0.0.1:%d", freePort(t)))
+	metricsAddr := map[*proc]string{}
+	startWorker := func(name string) *proc {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		p := st.start(name, bins.ticketsync, append(append([]string{}, tsEnv...), "TICKETSYNC_WORKER_METRICS_ADDR="+addr), "worker")
+		metricsAddr[p] = addr
+		return p
 	}
-	w1 := st.start("ticketsync-worker-1", bins.ticketsync, workerEnv(), "worker")
-	w2 := st.start("ticketsync-worker-2", bins.ticketsync, workerEnv(), "worker")
+	w1 := startWorker("ticketsync-worker-1")
+	w2 := startWorker("ticketsync-worker-2")
 	api := st.start("ticketsync-api", bins.ticketsync, append(append([]string{}, tsEnv...), "TICKETSYNC_HTTP_ADDR="+apiAddr), "api")
 	apiURL := "http://" + apiAddr
 	waitHTTP(ctx, t, apiURL+"/readyz", 90*time.Second)
@@ -200,6 +204,11 @@ func TestProdSmoke(t *testing.T) {
 	code, body := httpDo(ctx, "GET", apiURL+"/metrics", "", nil)
 	if code != 200 || !strings.Contains(string(body), "ticketsync_http_requests_total") {
 		t.Errorf("API /metrics: %d", code)
+	}
+	// The surviving worker serves its metrics, the Temporal SDK's among them.
+	code, body = httpDo(ctx, "GET", "http://"+metricsAddr[survivor]+"/metrics", "", nil)
+	if code != 200 || !strings.Contains(string(body), "temporal_activity_execution_latency_seconds_bucket") {
+		t.Errorf("%s: GET /metrics on TICKETSYNC_WORKER_METRICS_ADDR=%s: %d %.200s", survivor.name, metricsAddr[survivor], code, body)
 	}
 	phase("checked: converged, one remote request each, no duplicate events")
 }
