@@ -20,10 +20,12 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/codec"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/connectors"
 	_ "github.com/ticketsync/ticketsync/connectors/vendors" // every vendor kind
@@ -65,6 +67,9 @@ type App struct {
 	Registry *connectors.Registry
 	Temporal client.Client
 	Logger   *slog.Logger
+	// Codec encrypts every payload this process sends to Temporal (set before DialTemporal;
+	// CodecFromEnv in production) and, with tokens, serves /codec/ on the API.
+	Codec codec.Config
 }
 
 // LoadConnections reads and validates the connections file named by the environment.
@@ -187,6 +192,10 @@ func (a *App) temporalClientOptions() (client.Options, error) {
 	}
 	if a.Env.TemporalAPIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(a.Env.TemporalAPIKey)
+	}
+	if a.Codec.Keys.Len() > 0 { // workers use their client's converters
+		opts.DataConverter = codec.NewDataConverter(a.Codec.Keys)
+		opts.FailureConverter = codec.NewFailureConverter(a.Codec.Keys)
 	}
 	return opts, nil
 }
@@ -342,11 +351,87 @@ func (a *App) RunWorker(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	if _, err := metrics.Serve(ctx, a.Env.WorkerMetricsAddr, metrics.Default()); err != nil {
+		return fmt.Errorf("worker metrics (TICKETSYNC_WORKER_METRICS_ADDR): %w", err)
+	}
 	if err := a.EnsureConnectionSyncs(ctx); err != nil {
 		a.Logger.Warn("change feeds not started; tickets still poll on their timers", "error", err)
 	}
+	if err := a.EnsureCatalogSchedules(ctx); err != nil {
+		a.Logger.Warn("catalog schedules not brought up to date; sync-catalog still works on demand", "error", err)
+	}
 	<-ctx.Done()
 	return nil
+}
+
+// EnsureCatalogSchedules creates or updates the CatalogSync schedule of every connection whose
+// work system has a scheduled catalog (vendorapi.CatalogScheduler, e.g. Cityworks'
+// catalogSchedule) and whose request system takes it. Every worker runs it at start: it is
+// idempotent, and a changed schedule in the connections file reaches Temporal on the next
+// start. Schedules of connections removed from the file are left alone (an operator deletes
+// them with the temporal CLI).
+func (a *App) EnsureCatalogSchedules(ctx context.Context) error {
+	var errs []error
+	for _, id := range a.Registry.IDs() {
+		c, _ := a.Registry.Get(id)
+		sched, ok := c.Work.(vendorapi.CatalogScheduler)
+		_, source := c.Work.(vendorapi.CatalogSource)
+		_, sink := c.Request.(vendorapi.CatalogSink)
+		if !ok || !source || !sink {
+			continue
+		}
+		if err := EnsureCatalogSchedule(ctx, a.Temporal, a.Env.TaskQueue, id, sched.CatalogSchedule()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EnsureCatalogSchedule creates the CatalogSync schedule of a connection (id and workflow id
+// ticket.CatalogSyncWorkflowID), or brings an existing one's spec and action up to date. spec
+// is "@every <Go duration>" or a cron expression (with Temporal's @hourly … shorthands). A run
+// still going when the next is due is skipped, not queued.
+func EnsureCatalogSchedule(ctx context.Context, c client.Client, taskQueue, connection, spec string) error {
+	id := ticket.CatalogSyncWorkflowID(connection)
+	sspec, err := catalogScheduleSpec(spec)
+	if err != nil {
+		return fmt.Errorf("catalog schedule of %s: %w", connection, err)
+	}
+	action := &client.ScheduleWorkflowAction{ID: id, Workflow: ticket.CatalogSyncWorkflowType, TaskQueue: taskQueue,
+		Args: []any{ticket.CatalogSyncInput{Connection: connection}}}
+	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: id, Spec: sspec, Action: action,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, Note: "CatalogSync of " + connection + " (catalogSchedule " + spec + ")"})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				s := in.Description.Schedule
+				s.Spec, s.Action = &sspec, action
+				if s.Policy != nil {
+					s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+				}
+				return &client.ScheduleUpdate{Schedule: &s}, nil
+			}})
+	}
+	if err != nil {
+		return fmt.Errorf("catalog schedule of %s: %w", connection, err)
+	}
+	return nil
+}
+
+// catalogScheduleSpec turns "@every 1h30m" into an interval (Temporal's own @every takes only
+// one unit) and anything else into a cron expression.
+func catalogScheduleSpec(spec string) (client.ScheduleSpec, error) {
+	if v, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < time.Minute {
+			return client.ScheduleSpec{}, fmt.Errorf("%q: want \"@every <duration>\" of at least 1m", spec)
+		}
+		return client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: d}}}, nil
+	}
+	if strings.TrimSpace(spec) == "" {
+		return client.ScheduleSpec{}, errors.New("empty schedule")
+	}
+	return client.ScheduleSpec{CronExpressions: []string{spec}}, nil
 }
 
 // EnsureConnectionSyncs starts ConnectionSync for every connection whose work system has a
@@ -370,7 +455,8 @@ func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
 // API builds the HTTP API.
 func (a *App) API() *starter.API {
 	return &starter.API{Store: a.Store, Engine: a.Engine(), Connections: a.Registry, Logger: a.Logger,
-		PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge,
+		PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge, OperatorKeys: a.Env.OperatorAPIKeys,
+		Codec: a.codecHandler(),
 		Ready: func(ctx context.Context) error {
 			if a.Temporal == nil {
 				return errors.New("no Temporal client")

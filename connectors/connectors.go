@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/config"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -91,6 +92,8 @@ func (e Env) Client(connection, vendor string, perMinute int) *http.Client {
 			c.Transport = vendorapi.LimitTransport(l, c.Transport)
 		}
 	}
+	// Outermost, so the latency metric includes the wait for a rate-limit slot.
+	c.Transport = metrics.InstrumentVendor(vendor, c.Transport)
 	return c
 }
 

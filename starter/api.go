@@ -13,15 +13,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -35,15 +36,24 @@ type API struct {
 	Logger       *slog.Logger
 	PollInterval time.Duration // default poll interval for new tickets (connection may override)
 	EventMaxAge  time.Duration // how long one event's delivery is retried (0 = workflow default)
-	// Ready reports whether dependencies answer (for /readyz); nil = always ready.
+	// Ready reports whether the workflow engine answers (for /readyz, component "temporal");
+	// nil = not checked.
 	Ready func(ctx context.Context) error
+	// OperatorKeys are the operator API keys (TICKETSYNC_OPERATOR_API_KEYS): operator routes,
+	// every tenant (operator.go).
+	OperatorKeys []string
 	// TemporalWebURL and Namespace build each ticket's Temporal Web link
 	// (defaults: DefaultTemporalWebURL, "default").
 	TemporalWebURL string
 	Namespace      string
+	// Codec serves the payload codec for Temporal Web at /codec/ (codec.NewHandler, which does
+	// its own token auth); nil = not served.
+	Codec http.Handler
 
-	metrics    *apiMetrics
-	hookLimits hookLimiters
+	metrics        *apiMetrics
+	hookLimits     hookLimiters
+	operatorOnce   sync.Once
+	operatorHashes [][32]byte
 }
 
 type apiMetrics struct {
@@ -61,8 +71,8 @@ func newAPIMetrics() *apiMetrics {
 		Help: "Tickets created through the API (replays excluded)."})
 	m.signals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ticketsync_signals_total",
 		Help: "Signals sent to ticket workflows by name."}, []string{"signal"})
-	m.registry.MustRegister(m.requests, m.created, m.signals,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// Go and process collectors come with metrics.Default(), served beside this registry.
+	m.registry.MustRegister(m.requests, m.created, m.signals)
 	return m
 }
 
@@ -96,13 +106,14 @@ func (a *API) Handler() http.Handler {
 	route("GET /v1/tickets", true, a.listOrLookup)
 	route("GET /v1/tickets/stuck", true, a.stuckTickets)
 	route("GET /v1/tickets/{id}", true, a.getTicket)
+	route("PATCH /v1/tickets/{id}", true, a.patchTicket)
 	route("GET /v1/tickets/{id}/events", true, a.ticketEvents)
 	route("POST /v1/tickets/{id}/comments", true, a.signalHandler(ticket.SignalComment))
 	route("POST /v1/tickets/{id}/cancel", true, a.signalHandler(ticket.SignalCancel))
 	route("POST /v1/tickets/{id}/hold", true, a.signalHandler(ticket.SignalHold))
 	route("POST /v1/tickets/{id}/resume", true, a.signalHandler(ticket.SignalResume))
 	route("POST /v1/tickets/{id}/retry", true, a.signalHandler(ticket.SignalRetry))
-	route("POST /v1/tickets/{id}/skip", true, a.signalHandler(ticket.SignalSkip))
+	route("POST /v1/tickets/{id}/skip", true, a.operatorOnly(a.signalHandler(ticket.SignalSkip)))
 	route("POST /v1/tickets/{id}/remap", true, a.remapTicket)
 	route("DELETE /v1/tickets/{id}/personal-data", true, a.erasePersonalData)
 	route("POST /v1/events/replay", true, a.replayEvents)
@@ -112,6 +123,7 @@ func (a *API) Handler() http.Handler {
 	route("POST /v1/connections/{id}/validate", true, a.validateConnection)
 	route("POST /v1/connections/{id}/refresh", true, a.refreshConnection)
 	route("POST /v1/connections/{id}/sync-catalog", true, a.syncCatalog)
+	route("POST /v1/connections/{id}/enable-endpoint", true, a.operatorOnly(a.enableEndpoint))
 	// Inbound hooks: one route, dispatched to the vendor package owning {kind}. The bare form
 	// keeps TheWorxHub's original /v1/hooks/theworxhub/{connection} working.
 	route("/v1/hooks/{kind}/{connection}", false, a.hook)
@@ -120,7 +132,10 @@ func (a *API) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
+	if a.Codec != nil {
+		mux.Handle("/codec/", a.Codec) // outside tenant auth: codec tokens, not API keys
+	}
+	mux.Handle("GET /metrics", metrics.Handler(prometheus.Gatherers{a.metrics.registry, metrics.Default()}))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPIDocument)
@@ -142,7 +157,7 @@ func (a *API) Handler() http.Handler {
 
 func allowedMethods(mux *http.ServeMux, r *http.Request) string {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, p := mux.Handler(probe); p != "" {
@@ -190,6 +205,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeProblem(w, problem(http.StatusUnauthorized, "missing or malformed Authorization header; use 'Authorization: Bearer <API key>'"))
 			return
 		}
+		if a.matchOperatorKey(key) {
+			next.ServeHTTP(w, withOperator(r))
+			return
+		}
 		tenant, err := a.Store.TenantByAPIKey(r.Context(), key)
 		if errors.Is(err, store.ErrNotFound) {
 			writeProblem(w, problem(http.StatusUnauthorized, "unknown API key"))
@@ -204,20 +223,36 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// readyz reports each dependency by name ("database", "temporal") as "ok" or "unavailable":
+// 200 when all are ok, else 503 with the same members. Never a driver's or the SDK's error
+// text (it may name hosts or users): that goes to the log.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	if err := a.Store.Ping(ctx); err != nil {
-		writeProblem(w, problem(http.StatusServiceUnavailable, "store not ready: "+err.Error()))
-		return
-	}
-	if a.Ready != nil {
-		if err := a.Ready(ctx); err != nil {
-			writeProblem(w, problem(http.StatusServiceUnavailable, "not ready: "+err.Error()))
-			return
+	body := map[string]any{}
+	var down []string
+	check := func(name string, f func(context.Context) error) {
+		body[name] = "ok"
+		if err := f(ctx); err != nil {
+			body[name] = "unavailable"
+			down = append(down, name)
+			a.log().Warn("readiness check failed", "component", name, "error", err)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	check("database", a.Store.Ping)
+	if a.Ready != nil {
+		check("temporal", a.Ready)
+	}
+	if len(down) > 0 {
+		body["type"], body["title"], body["status"] = "about:blank", http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable
+		body["detail"] = "not ready: " + strings.Join(down, ", ") + " unavailable"
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(body)
+		return
+	}
+	body["status"] = "ready"
+	writeJSON(w, http.StatusOK, body)
 }
 
 // ---- create ----------------------------------------------------------------------------------
@@ -370,6 +405,7 @@ func (req *CreateTicketRequest) validate(conn *connectors.Conn) []FieldError {
 		v.text(field+".name", att.Name, false, 255, false)
 		v.text(field+".contentType", att.ContentType, false, 255, false)
 	}
+	v.required(req.partialRequest(), conn)
 	return v.errs
 }
 
@@ -419,11 +455,10 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if p := decodeJSON(w, r, &req, false); p != nil {
 		return p
 	}
-	tenant := tenantOf(r)
 	var conn *connectors.Conn
 	if req.Connection != "" {
 		c, err := a.Connections.Get(req.Connection)
-		if err != nil || c.Tenant != tenant {
+		if err != nil || !canSee(r, c.Tenant) {
 			return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", req.Connection))
 		}
 		conn = c
@@ -431,8 +466,14 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if errs := req.validate(conn); len(errs) > 0 {
 		return validationProblem(errs)
 	}
-	got, created, err := a.Engine.CreateTicket(r.Context(), conn, req.ExternalID, req.newRequest())
+	nr := req.newRequest()
+	if err := engine.CheckRequestSize(nr); err != nil {
+		return tooLarge(err)
+	}
+	got, created, err := a.Engine.CreateTicket(r.Context(), conn, req.ExternalID, nr)
 	switch {
+	case errors.Is(err, engine.ErrRequestTooLarge):
+		return tooLarge(err)
 	case errors.Is(err, engine.ErrConflict):
 		return problem(http.StatusConflict, fmt.Sprintf("a ticket with externalId %q already exists on connection %q with a different body", req.ExternalID, req.Connection))
 	case err != nil:
@@ -470,10 +511,12 @@ type TicketView struct {
 	Links          *TicketLinks     `json:"links,omitempty"`
 }
 
-// SinceReasonView is {since, reason}.
+// SinceReasonView is {since, reason}. Pending marks the state a signal just sent leads to
+// (hold's 202 answer) before the workflow has applied it.
 type SinceReasonView struct {
-	Since  time.Time `json:"since"`
-	Reason string    `json:"reason"`
+	Since   time.Time `json:"since"`
+	Reason  string    `json:"reason"`
+	Pending bool      `json:"pending,omitempty"`
 }
 
 func nullable(s string) *string {
@@ -488,7 +531,7 @@ func viewOf(t store.Ticket) TicketView {
 		ExternalID: t.ExternalID, Status: t.Status, RemoteID: nullable(t.RemoteID),
 		RemoteStatus: nullable(t.RemoteStatus), Category: nullable(t.Category), MappingVersion: t.MappingVersion,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
-	if t.NeedsAttention {
+	if t.NeedsAttention && !ticket.IsTerminal(t.Status) { // a finished ticket never needs attention
 		v.NeedsAttention = &SinceReasonView{Reason: t.AttentionReason}
 		if t.AttentionSince != nil {
 			v.NeedsAttention.Since = t.AttentionSince.UTC()
@@ -505,7 +548,13 @@ func viewOf(t store.Ticket) TicketView {
 
 func (a *API) loadTicket(r *http.Request) (store.Ticket, *Problem) {
 	id := r.PathValue("id")
-	t, err := a.Store.GetTicket(r.Context(), tenantOf(r), id)
+	var t store.Ticket
+	var err error
+	if isOperator(r) {
+		t, err = a.Store.GetTicketAnyTenant(r.Context(), id)
+	} else {
+		t, err = a.Store.GetTicket(r.Context(), tenantOf(r), id)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return t, problem(http.StatusNotFound, fmt.Sprintf("ticket %q not found", id))
 	}
@@ -544,6 +593,9 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 	}
 	f := store.TicketFilter{Tenant: tenantOf(r), Connection: q.Get("connection"), Status: q.Get("status"), Cursor: q.Get("cursor")}
+	if isOperator(r) {
+		f.Tenant, f.AllTenants = "", true
+	}
 	if f.Status != "" && !slices.Contains(ticket.Statuses, f.Status) {
 		v.add("status", "must be one of "+strings.Join(ticket.Statuses, ", "))
 	}
@@ -568,7 +620,7 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	if f.Connection != "" {
 		c, err := a.Connections.Get(f.Connection)
-		if err != nil || c.Tenant != f.Tenant {
+		if err != nil || !canSee(r, c.Tenant) {
 			return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", f.Connection))
 		}
 	}
@@ -584,6 +636,9 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	resp := ListResponse{Items: make([]TicketView, 0, len(items)), NextCursor: nullable(next)}
 	for _, t := range items {
+		if f.NeedsAttention != nil && *f.NeedsAttention && ticket.IsTerminal(t.Status) {
+			continue // a row written before finished tickets were cleared: it needs none
+		}
 		resp.Items = append(resp.Items, a.view(t))
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -660,7 +715,13 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 			}
 			v.text("text", body.Text, true, MaxCommentText, true)
 			v.text("author", body.Author, false, 200, false)
-			arg = ticket.CommentSignal{Text: body.Text, Author: strings.TrimSpace(body.Author)}
+			c := ticket.CommentSignal{Text: body.Text, Author: strings.TrimSpace(body.Author)}
+			if len(v.errs) == 0 && !ticket.IsTerminal(t.Status) {
+				if p := a.commentRoom(w, r, t, c); p != nil {
+					return p
+				}
+			}
+			arg = c
 		case ticket.SignalCancel, ticket.SignalHold:
 			var body struct {
 				Reason string `json:"reason"`
@@ -686,6 +747,11 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 		if ticket.IsTerminal(t.Status) {
 			return problem(http.StatusConflict, fmt.Sprintf("ticket %s is %s: it no longer accepts %s", t.ID, t.Status, name))
 		}
+		if name == ticket.SignalResume {
+			if p := a.mustBePaused(r, t); p != nil {
+				return p
+			}
+		}
 		err := a.Engine.Signal(r.Context(), t.WorkflowID, name, arg)
 		if errors.Is(err, engine.ErrWorkflowClosed) {
 			return problem(http.StatusConflict, fmt.Sprintf("ticket %s has finished: it no longer accepts %s", t.ID, name))
@@ -695,7 +761,7 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 			return problem(http.StatusServiceUnavailable, "the workflow engine is unavailable; retry later")
 		}
 		a.metrics.signals.WithLabelValues(name).Inc()
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "signal": name, "ticket": a.view(t)})
+		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true, "signal": name, "ticket": a.leadsTo(t, name, arg)})
 		return nil
 	}
 }
