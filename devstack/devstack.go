@@ -75,6 +75,9 @@ type Stack struct {
 	APIKey  string
 	Demo    []DemoConnectionInfo
 	Started time.Duration
+	// CodecToken signs Temporal Web in at APIURL/codec/login, so it decrypts the payloads the
+	// dev stack encrypts with its own key (both kept in the data dir, codec.go).
+	CodecToken string
 
 	opts     Options
 	cancel   context.CancelFunc
@@ -171,6 +174,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	devCodec, err := s.loadCodec()
+	if err != nil {
+		return nil, err
+	}
+	s.CodecToken = devCodec.Token
 	// Configuration: the operator's file (then only the simulators it references run), or the
 	// demo (every simulator, and the demo connections pointing at them).
 	var file *config.File
@@ -212,7 +220,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	ts, err := temporalserver.Start(ctx, temporalserver.Options{
 		DataDir: opts.DataDir, Ephemeral: opts.Ephemeral, FrontendPort: opts.TemporalPort,
 		UIPort: opts.UIPort, NoUI: opts.NoUI, SearchAttributes: SearchAttributes, Logger: opts.Logger,
-		Retention: opts.Retention,
+		Retention: opts.Retention, CodecEndpoint: s.APIURL + "/codec",
 	})
 	var pe *temporalserver.PortInUseError
 	if errors.As(err, &pe) {
@@ -239,6 +247,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s.App = a
+	if a.Codec, err = devCodec.codecConfig(ts.UIURL()); err != nil {
+		return nil, err
+	}
 	if err := a.DialTemporal(ctx, 10*time.Second); err != nil {
 		return nil, err
 	}
@@ -338,6 +349,7 @@ func (s *Stack) Banner() string {
 		row("Temporal Web", "%s/namespaces/default/workflows", u)
 	}
 	row("Temporal gRPC", "%s   (namespace default, task queue ticketsync)", s.Temporal.FrontendAddr())
+	row("Codec sign-in", "%s/codec/login   (token %s: lets Temporal Web decrypt ticket data)", s.APIURL, s.CodecToken)
 	for _, sim := range s.Sims {
 		label := "staff page"
 		if sim.def.pageLabel != "" {

@@ -193,9 +193,17 @@ func openApp(cmd *cobra.Command, logs *logFlags) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	payloadCodec, err := app.CodecFromEnv(nil) // refuses to start without keys unless disabled
+	if err != nil {
+		return nil, err
+	}
 	a, err := app.Open(ctx, env, file, logger)
 	if err != nil {
 		return nil, err
+	}
+	a.Codec = payloadCodec
+	if payloadCodec.Keys.Len() == 0 {
+		logger.Warn("payload encryption is off (" + app.EnvCodecDisabled + "=true): personal data is stored in plaintext in Temporal history")
 	}
 	if err := a.DialTemporal(ctx, 30*time.Second); err != nil {
 		a.Close()

@@ -56,6 +56,7 @@ connections:
 		"TICKETSYNC_HTTP_ADDR":          api,
 		"TICKETSYNC_CONNECTIONS_FILE":   conns,
 		"TICKETSYNC_LOG_LEVEL":          "warn",
+		"TICKETSYNC_CODEC_KEYS":         "t1:dGlja2V0c3luYy13b3JrZXItYXBpLXRlc3Qta2V5ISE=", // 32 bytes: required in production
 		"SUNRISE_API_KEY":               "sunrise-key-0123456789",
 		"PORTAL_SECRET":                 secretText,
 		"TWH_SECRET":                    "cli-secret",

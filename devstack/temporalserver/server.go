@@ -80,6 +80,9 @@ type Options struct {
 	SearchAttributes map[string]enums.IndexedValueType // custom search attributes, registered idempotently
 	Logger           *slog.Logger                      // server logs at warn+; nil discards
 	TLS              *TLSOptions                       // frontend over TLS or mTLS; nil = plaintext
+	// CodecEndpoint is the remote payload codec Temporal Web decrypts payloads with (ticketsync's
+	// <api>/codec), called with the browser's cookies (its /codec/login); "" = none.
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server. Stop it with Stop.
@@ -539,9 +542,9 @@ func (s *Server) startUI(ctx context.Context, o *Options) error {
 		EnableUI:            true,
 		DefaultNamespace:    o.Namespace,
 		// As the CLI dev server: plain HTTP on localhost, so the CSRF cookie
-		// must not require HTTPS; no codec server; no request logging.
+		// must not require HTTPS; no request logging.
 		CORS:     uiconfig.CORS{CookieInsecure: true},
-		Codec:    uiconfig.Codec{Endpoint: ""},
+		Codec:    uiconfig.Codec{Endpoint: o.CodecEndpoint, IncludeCredentials: o.CodecEndpoint != ""},
 		HideLogs: true,
 		// ticketsync dev works offline: don't fetch the news feed.
 		DisableNewsFetch: true,
