@@ -94,6 +94,12 @@ type Result struct {
 	Polls        int    `json:"polls"`
 }
 
+// CatalogSyncInput names the connection whose work-system catalog is published to its request
+// system (the CatalogSync workflow, started by the connection's schedule).
+type CatalogSyncInput struct {
+	Connection string `json:"connection"`
+}
+
 // ConnectionSyncInput names the connection whose change feed and intake are followed.
 type ConnectionSyncInput struct {
 	Connection string `json:"connection"`

@@ -64,4 +64,5 @@ type WorkflowRegistry interface {
 func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: ticket.WorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ConnectionSync, workflow.RegisterOptions{Name: ticket.ConnectionSyncWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.CatalogSync, workflow.RegisterOptions{Name: ticket.CatalogSyncWorkflowType})
 }
