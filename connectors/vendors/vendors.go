@@ -11,8 +11,10 @@ import (
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/vendorapi"
+	"github.com/ticketsync/ticketsync/vendorapi/cityworks"
 	"github.com/ticketsync/ticketsync/vendorapi/cubu"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	"github.com/ticketsync/ticketsync/vendorapi/seeclickfix"
 	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 )
 
@@ -23,6 +25,46 @@ func init() {
 		Required: theworxhub.RequiredFields, RateLimit: theworxhub.RateLimitPerMinute, New: newTheWorxHub})
 	connectors.RegisterRequest(connectors.RequestKind{Kind: portal.Vendor, New: newPortal})
 	connectors.RegisterRequest(connectors.RequestKind{Kind: cubu.Vendor, New: newCubu})
+	connectors.RegisterWork(connectors.WorkKind{Kind: cityworks.Vendor, New: newCityworks})
+	connectors.RegisterRequest(connectors.RequestKind{Kind: seeclickfix.Vendor, RateLimit: seeclickfix.RateLimit, New: newSeeClickFix})
+}
+
+// optionKeys lists the options a side of another kind reads, so that each side's strict
+// decode of the shared options block accepts the other side's keys (and only those).
+func optionKeys(kind string) []string {
+	switch kind {
+	case seeclickfix.Vendor:
+		return seeclickfix.OptionKeys
+	case cityworks.Vendor:
+		return cityworks.OptionKeys()
+	}
+	return nil
+}
+
+// newCityworks builds Cityworks' work side: service requests or work orders per category,
+// with the geocoder, agencies and import settings of the connection's options.
+func newCityworks(c config.Connection, env connectors.Env) (vendorapi.WorkSystem, error) {
+	w := c.WorkSystem
+	m, _ := c.ResolvedMapping() // validated with the file
+	return cityworks.NewConnector(cityworks.ConnectorConfig{
+		Connection: c.ID, Options: c.Options, RequestSideOptions: optionKeys(c.RequestSystem.Kind),
+		RequestSystemURL: c.RequestSystem.BaseURL, Mapping: m.Name, UserAgent: env.UserAgent,
+		HTTPClient: env.Client(c.ID, "files", 0),
+		Client: cityworks.Config{BaseURL: w.BaseURL, Version: w.Version, LoginName: w.LoginName, Password: w.Password,
+			HTTPClient: env.Client(c.ID, cityworks.Vendor, w.RateLimit)},
+	})
+}
+
+// newSeeClickFix builds SeeClickFix's request side. Its calls share one limiter per
+// connection held in the store: SCF allows 20 a minute per credential, across every worker.
+func newSeeClickFix(c config.Connection, env connectors.Env) (vendorapi.RequestSystem, error) {
+	r := c.RequestSystem
+	return seeclickfix.NewConnector(seeclickfix.ConnectorConfig{
+		Connection: c.ID, Options: c.Options, WorkSideOptions: optionKeys(c.WorkSystem.Kind),
+		Client: seeclickfix.Config{BaseURL: r.BaseURL, OrganizationID: r.OrganizationID, Username: r.Username,
+			Password: r.Password, Token: r.Token, UserAgent: env.UserAgent,
+			HTTPClient: env.Client(c.ID, seeclickfix.Vendor, connectors.RateLimit(seeclickfix.RateLimit, r.RateLimit))},
+	})
 }
 
 func newTheWorxHub(c config.Connection, env connectors.Env) (vendorapi.WorkSystem, error) {
