@@ -18,8 +18,10 @@ type ConnectorConfig struct {
 	Secrets []string
 	// S2S is the requestSystem.s2s block; nil means nothing is reported back to Cubu.
 	S2S *Config
-	// Options is the connection's options block, read by DecodeOptions.
-	Options map[string]any
+	// Options is the connection's options block, read by DecodeOptions; WorkSideOptions are the
+	// keys the work side reads from it (left to that side).
+	Options         map[string]any
+	WorkSideOptions []string
 	// WorkKind, WorkRequired and WorkRequestTypes describe the connection's work system,
 	// whichever kind it is: the request fields its creates need (dotted names such as
 	// "location.address") and the request types it accepts (empty = any).
@@ -66,7 +68,7 @@ func NewConnector(cfg ConnectorConfig) (*Connector, error) {
 	if len(c.secrets) == 0 {
 		problems = append(problems, "hmacSecrets: at least one non-empty secret is required (Cubu's Authorization \"None\" is not supported)")
 	}
-	opts, err := DecodeOptions(cfg.Options)
+	opts, err := DecodeOptions(cfg.Options, cfg.WorkSideOptions...)
 	if err != nil {
 		problems = append(problems, err.Error())
 	} else {

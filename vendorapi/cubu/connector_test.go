@@ -126,6 +126,23 @@ func TestConnectorMappingMustSupplyWhatTheWorkSystemNeeds(t *testing.T) {
 	newConnector(t, connectorConfig(cubu.ConnectorConfig{WorkKind: "lenient"}, nil))
 }
 
+// TestConnectorSharesTheOptionsBlock: the work side's keys in the connection's one options
+// block are left to it; a key neither side reads is still an error.
+func TestConnectorSharesTheOptionsBlock(t *testing.T) {
+	opts := fieldOptions()
+	opts["catalogSchedule"] = "@every 1h"
+	cfg := connectorConfig(workAddress, opts)
+	if _, err := cubu.NewConnector(cfg); err == nil || !strings.Contains(err.Error(), "catalogSchedule: unknown key") {
+		t.Fatalf("without the work side's keys: %v", err)
+	}
+	cfg.WorkSideOptions = []string{"catalogSchedule", "categories"}
+	newConnector(t, cfg)
+	opts["catalogSchedul"] = "@every 1h"
+	if _, err := cubu.NewConnector(cfg); err == nil || !strings.Contains(err.Error(), "catalogSchedul: unknown key (known: createOn, replayWindow, beforeHookTimeout, fields, requiredFields, afterClose, catalogSchedule, categories)") {
+		t.Fatalf("a typo: %v", err)
+	}
+}
+
 // TestDecodeOptionsFromYAML reads the options block the way the connections file hands it over.
 func TestDecodeOptionsFromYAML(t *testing.T) {
 	var m map[string]any

@@ -104,17 +104,22 @@ func GateHook(h Hook) Hook {
 	return ""
 }
 
-// optionKeys are the keys of a cubu connection's options block.
-var optionKeys = []string{"createOn", "replayWindow", "beforeHookTimeout", "fields", "requiredFields", "afterClose"}
+// OptionKeys are the keys of the options block this side reads; the connection's work side
+// skips them (the block is shared by both sides).
+var OptionKeys = []string{"createOn", "replayWindow", "beforeHookTimeout", "fields", "requiredFields", "afterClose"}
 
 // DecodeOptions reads a connection's options block (YAML decoded into generic values) strictly:
 // an unknown key, in the block or in its fields mapping, is an error naming it, so a typo
-// never silently falls back to a default. Durations are strings such as "24h" or "3s".
+// never silently falls back to a default. workSideKeys are the keys the connection's work side
+// reads from the same block: they are left to it. Durations are strings such as "24h" or "3s".
 // Defaults are not applied (see WithDefaults).
-func DecodeOptions(m map[string]any) (Options, error) {
+func DecodeOptions(m map[string]any, workSideKeys ...string) (Options, error) {
 	var o Options
 	var problems []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if slices.Contains(workSideKeys, k) && !slices.Contains(OptionKeys, k) {
+			continue
+		}
 		raw, err := json.Marshal(m[k])
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
@@ -139,7 +144,11 @@ func DecodeOptions(m map[string]any) (Options, error) {
 		case "afterClose":
 			perr = json.Unmarshal(raw, &o.AfterClose)
 		default:
-			perr = fmt.Errorf("unknown key (known: %s)", strings.Join(optionKeys, ", "))
+			known := OptionKeys
+			if len(workSideKeys) > 0 {
+				known = append(slices.Clone(OptionKeys), workSideKeys...)
+			}
+			perr = fmt.Errorf("unknown key (known: %s)", strings.Join(known, ", "))
 		}
 		if perr != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s", k, optionError(perr)))
