@@ -13,7 +13,9 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/cityworks"
 	"github.com/ticketsync/ticketsync/vendorapi/cubu"
+	"github.com/ticketsync/ticketsync/vendorapi/cyprexx"
 	"github.com/ticketsync/ticketsync/vendorapi/portal"
+	"github.com/ticketsync/ticketsync/vendorapi/pruvan"
 	"github.com/ticketsync/ticketsync/vendorapi/seeclickfix"
 	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 )
@@ -27,6 +29,8 @@ func init() {
 	connectors.RegisterRequest(connectors.RequestKind{Kind: cubu.Vendor, New: newCubu})
 	connectors.RegisterWork(connectors.WorkKind{Kind: cityworks.Vendor, New: newCityworks})
 	connectors.RegisterRequest(connectors.RequestKind{Kind: seeclickfix.Vendor, RateLimit: seeclickfix.RateLimit, New: newSeeClickFix})
+	connectors.RegisterRequest(connectors.RequestKind{Kind: cyprexx.Vendor, RateLimit: cyprexx.RateLimitPerMinute, New: newCyprexx})
+	connectors.RegisterWork(connectors.WorkKind{Kind: pruvan.Vendor, New: newPruvan})
 }
 
 // optionKeys lists the options a side of another kind reads, so that each side's strict
@@ -37,6 +41,10 @@ func optionKeys(kind string) []string {
 		return seeclickfix.OptionKeys
 	case cityworks.Vendor:
 		return cityworks.OptionKeys()
+	case cyprexx.Vendor:
+		return cyprexx.OptionKeys
+	case pruvan.Vendor:
+		return pruvan.OptionKeys
 	}
 	return nil
 }
@@ -101,4 +109,46 @@ func newCubu(c config.Connection, env connectors.Env) (vendorapi.RequestSystem, 
 			UserAgent: env.UserAgent, HTTPClient: env.Client(c.ID, cubu.Vendor, r.RateLimit)}
 	}
 	return cubu.NewConnector(cfg)
+}
+
+// newPruvan builds Pruvan's work side: the order source Pruvan pulls from (its order book in
+// the store, shared by the API, which serves Pruvan's calls, and the workers) and the push API.
+func newPruvan(c config.Connection, env connectors.Env) (vendorapi.WorkSystem, error) {
+	w := c.WorkSystem
+	opts, err := pruvan.ParseOptions(c.Options, optionKeys(c.RequestSystem.Kind)...)
+	if err != nil {
+		return nil, err
+	}
+	var rec vendorapi.Records
+	if env.Records != nil {
+		rec = env.Records(c.ID)
+	}
+	push := pruvan.PushConfig{BaseURL: w.BaseURL, UserAgent: env.UserAgent, HTTPClient: env.Client(c.ID, pruvan.Vendor, w.RateLimit)}
+	return pruvan.NewWorkSystem(pruvan.WorkConfig{Connection: c.ID, Options: opts, Records: rec, Push: push,
+		Credentials: pruvan.Credentials{Username: w.Username, Password: w.Password, Token: w.Token}})
+}
+
+// newCyprexx builds Cyprexx's request side. Its work orders become Pruvan projects: the Pruvan
+// work side is handed to it once both are built (vendorapi.WorkPeer).
+func newCyprexx(c config.Connection, env connectors.Env) (vendorapi.RequestSystem, error) {
+	r := c.RequestSystem
+	if c.WorkSystem.Kind != pruvan.Vendor {
+		return nil, fmt.Errorf("a cyprexx request system relays Cyprexx work orders to Pruvan: set workSystem.kind: pruvan (not %q)", c.WorkSystem.Kind)
+	}
+	opts, err := cyprexx.ParseOptions(c.Options, r.PollInterval.Duration, optionKeys(c.WorkSystem.Kind)...)
+	if err != nil {
+		return nil, err
+	}
+	hc := env.Client(c.ID, cyprexx.Vendor, connectors.RateLimit(cyprexx.RateLimitPerMinute, r.RateLimit))
+	hc.Timeout = 0 // every call has its own bound; a photo upload may take longer than the base 30 s
+	client, err := cyprexx.New(cyprexx.Config{BaseURL: r.BaseURL, APIToken: r.APIToken, HTTPClient: hc, UserAgent: env.UserAgent})
+	if err != nil {
+		return nil, err
+	}
+	var rec vendorapi.Records
+	if env.Records != nil {
+		rec = env.Records(c.ID)
+	}
+	return cyprexx.NewRequestSystem(cyprexx.RequestConfig{Connection: c.ID, Client: client, PushKey: r.WebhookSecret,
+		Options: opts, Records: rec})
 }
