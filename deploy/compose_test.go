@@ -23,6 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ticketsync/ticketsync/codec"
 	"github.com/ticketsync/ticketsync/config"
 )
 
@@ -405,6 +406,10 @@ func TestComposeEnvironment(t *testing.T) {
 	c := loadCompose(t)
 	known := map[string]bool{}
 	for _, n := range config.EnvNames() {
+		known[n] = true
+	}
+	// The payload codec's settings are read by app.CodecFromEnv, not config.Env.
+	for _, n := range []string{codec.EnvKeys, codec.EnvTokens, codec.EnvOrigins, "TICKETSYNC_CODEC_DISABLED"} {
 		known[n] = true
 	}
 	for name, s := range c.Services {

@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/ticketsync/ticketsync/codec"
 	"github.com/ticketsync/ticketsync/internal/pgtest"
 )
 
@@ -83,7 +84,8 @@ func TestProdSmoke(t *testing.T) {
 	writeConnections(t, connFile, twhURL, portalURL)
 	tsEnv := []string{"TICKETSYNC_DATABASE_URL=" + db.ticketsyncURL(), "TICKETSYNC_TEMPORAL_ADDRESS=" + frontend,
 		"TICKETSYNC_TEMPORAL_NAMESPACE=" + namespace, "TICKETSYNC_CONNECTIONS_FILE=" + connFile,
-		"TICKETSYNC_FEED_INTERVAL=1s", "TICKETSYNC_LOG_FORMAT=json", "TICKETSYNC_LOG_LEVEL=info"}
+		"TICKETSYNC_FEED_INTERVAL=1s", "TICKETSYNC_LOG_FORMAT=json", "TICKETSYNC_LOG_LEVEL=info",
+		"TICKETSYNC_CODEC_KEYS=" + codecKey(t)} // production refuses to start without one
 	for k, v := range secrets {
 		tsEnv = append(tsEnv, k+"="+v)
 	}
@@ -520,4 +522,14 @@ func getJSON(ctx context.Context, url, key string, v any) error {
 		return fmt.Errorf("GET %s: %d %.200s", url, code, b)
 	}
 	return json.Unmarshal(b, v)
+}
+
+// codecKey is a fresh TICKETSYNC_CODEC_KEYS entry for the run's worker and API processes.
+func codecKey(t *testing.T) string {
+	t.Helper()
+	k, err := codec.GenerateKey("smoke1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
