@@ -45,6 +45,8 @@ func optionKeys(kind string) []string {
 		return cyprexx.OptionKeys
 	case pruvan.Vendor:
 		return pruvan.OptionKeys
+	case cubu.Vendor:
+		return cubu.OptionKeys
 	}
 	return nil
 }
@@ -99,7 +101,8 @@ func newPortal(c config.Connection, env connectors.Env) (vendorapi.RequestSystem
 // whichever kind that is, so its before-hooks can block an incomplete case at the desk.
 func newCubu(c config.Connection, env connectors.Env) (vendorapi.RequestSystem, error) {
 	r := c.RequestSystem
-	cfg := cubu.ConnectorConfig{Connection: c.ID, Secrets: r.HMACSecrets, Options: c.Options, WorkKind: c.WorkSystem.Kind}
+	cfg := cubu.ConnectorConfig{Connection: c.ID, Secrets: r.HMACSecrets, Options: c.Options,
+		WorkSideOptions: optionKeys(c.WorkSystem.Kind), WorkKind: c.WorkSystem.Kind}
 	if wk, ok := connectors.LookupWorkKind(c.WorkSystem.Kind); ok {
 		cfg.WorkRequired, cfg.WorkRequestTypes = wk.Required, wk.RequestTypes
 	}
