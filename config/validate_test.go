@@ -137,7 +137,11 @@ func TestValidateRules(t *testing.T) {
 	}
 	// No mapping named and none built in for the kind: explained, not guessed.
 	f.Connections[1].Mapping = ""
-	p, ok = find(f.Validate().(Problems), "connections[1].mapping")
+	var probs Problems
+	if err := f.Validate(); err != nil {
+		probs = err.(Problems)
+	}
+	p, ok = find(probs, "connections[1].mapping")
 	if known["cityworks"] {
 		if ok {
 			t.Fatalf("unexpected %+v", p)
