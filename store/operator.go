@@ -65,7 +65,8 @@ type EventQuery struct {
 	Tenant      string
 	Connections []string // at least one
 	Since       time.Time
-	Limit       int // at most this many (default 1000)
+	States      []string // only these delivery states (default: any)
+	Limit       int      // at most this many (default 1000)
 }
 
 // DeliverableEventsSince returns the events q selects, ordered by time, then ticket and
@@ -84,13 +85,18 @@ func (s *Store) DeliverableEventsSince(ctx context.Context, q EventQuery) ([]Tic
 	args := []any{q.Tenant}
 	args = append(args, anySlice(q.Connections)...)
 	args = append(args, true, ts(q.Since))
+	states := ""
+	if len(q.States) > 0 {
+		states = ` AND e.delivery_state IN (` + placeholders(len(q.States)) + `)`
+		args = append(args, anySlice(q.States)...)
+	}
 	query := fmt.Sprintf(`
 		SELECT e.id, e.ticket_id, e.seq, e.type, e.payload, e.occurred_at, e.deliver, e.delivery_state,
 			e.attempts, e.last_error, e.delivered_at,
 			t.tenant_id, t.connection_id, t.external_id, t.workflow_id
 		FROM events e JOIN tickets t ON t.id = e.ticket_id
-		WHERE t.tenant_id = ? AND t.connection_id IN (%s) AND e.deliver = ? AND e.occurred_at >= ?
-		ORDER BY e.occurred_at, e.ticket_id, e.seq LIMIT %d`, placeholders(len(q.Connections)), limit)
+		WHERE t.tenant_id = ? AND t.connection_id IN (%s) AND e.deliver = ? AND e.occurred_at >= ?%s
+		ORDER BY e.occurred_at, e.ticket_id, e.seq LIMIT %d`, placeholders(len(q.Connections)), states, limit)
 	var rows []struct {
 		eventRow
 		Tenant     string `db:"tenant_id"`

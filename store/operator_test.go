@@ -90,6 +90,12 @@ func TestDeliverableEventsSinceAndReplayAttempts(t *testing.T) {
 		if got := ids(EventQuery{Tenant: "t1", Connections: []string{"c1", "c3"}, Since: base, Limit: 2}); !slices.Equal(got, []string{"a1", "b1"}) {
 			t.Fatalf("limited: %v", got)
 		}
+		if err := s.MarkEventDelivery(ctx, "a1", DeliveryDelivered, 1, "", base); err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(EventQuery{Tenant: "t1", Connections: []string{"c1", "c3"}, Since: base, States: []string{DeliveryDelivered, DeliveryAbandoned}}); !slices.Equal(got, []string{"a1"}) {
+			t.Fatalf("delivered or abandoned only: %v", got)
+		}
 
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		// a1: delivered before; a failed replay keeps it delivered, a good one counts.
