@@ -1,7 +1,9 @@
 package devstack
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,8 @@ import (
 	gissim "github.com/ticketsync/ticketsync/vendorapi/arcgis/sim"
 	cwsim "github.com/ticketsync/ticketsync/vendorapi/cityworks/sim"
 	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
+	cxsim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
+	pvsim "github.com/ticketsync/ticketsync/vendorapi/pruvan/sim"
 	scfsim "github.com/ticketsync/ticketsync/vendorapi/seeclickfix/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -58,6 +62,49 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 			got, ok := scf.Issue(is.ID)
 			return ok && got.Status == scfsim.StatusClosed
 		})
+	},
+	// A Cyprexx work order becomes a Pruvan project at once (push key registered by validate);
+	// the crew's photos go back to Cyprexx, and completing the project sets the completion date.
+	DemoCyprexxConnection: func(t *testing.T, s *Stack) {
+		ctx := context.Background()
+		pv := s.Sim(pruvanSim.name).Handler.(*pvsim.Server)
+		cx := s.Sim(cyprexxSim.name).Handler.(*cxsim.Server)
+		if err := pv.Validate(ctx, DemoCyprexxConnection); err != nil {
+			t.Fatalf("Validate in Pruvan: %v", err)
+		}
+		if code, out := post(t, s, "/v1/connections/"+DemoCyprexxConnection+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
+			t.Fatalf("connections validate: %d %v", code, out)
+		}
+		wo, err := cx.Issue(cxsim.DefaultVendor, cxsim.WorkOrder{Service: "Lawn Maintenance", Address1: "12 Oak St", City: "Springfield",
+			State: "IL", Zip: "62701", ServiceDue: "2030-01-15", JobNumber: "J-1001",
+			Tasks: []cxsim.Task{{TaskID: "t1", Name: "Mow lawn", PhotoCategories: []string{"Before", "After"}, MinPhotos: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var project pvsim.Project
+		waitUntil(t, 20*time.Second, "the work order's project in Pruvan", func() bool {
+			for _, p := range pv.Projects() {
+				if p.ClientCode == DemoCyprexxConnection && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
+					project = p
+					return true
+				}
+			}
+			return false
+		})
+		for _, cat := range []string{"Before", "After"} {
+			if _, err := pv.UploadPhotos(ctx, project.Key, pvsim.PhotoRequest{Count: 1, Category: cat, Task: "Mow lawn"}); err != nil {
+				t.Fatalf("%s photo: %v", cat, err)
+			}
+		}
+		if _, err := pv.Complete(ctx, project.Key, time.Now()); err != nil {
+			t.Fatalf("complete in Pruvan: %v", err)
+		}
+		waitUntil(t, 20*time.Second, "the completion date in Cyprexx", func() bool {
+			return slices.ContainsFunc(cx.Completions(), func(c cxsim.Completion) bool { return c.WorkOrderID == wo.WorkOrderID })
+		})
+		if n := len(cx.Photos(wo.WorkOrderID)); n != 2 {
+			t.Fatalf("%d photos relayed to Cyprexx, want 2", n)
+		}
 	},
 	// A case resolved at the Cubu desk becomes a TheWorxHub request; Done resolves it in Cubu.
 	DemoCubuConnection: func(t *testing.T, s *Stack) {

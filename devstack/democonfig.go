@@ -37,7 +37,7 @@ type DemoConnectionInfo struct {
 // simply absent from the demo.
 type demoPair struct {
 	DemoConnectionInfo
-	conn func(sec demoSecrets, url func(sim string) string) config.Connection
+	conn func(sec demoSecrets, url func(name string) string) config.Connection
 }
 
 var demoPairs = []demoPair{
@@ -48,10 +48,15 @@ var demoPairs = []demoPair{
 }
 
 // demoConfig is the demo tenant and its connections, pointing at the simulators (urls by
-// simulator name).
+// simulator name; "api" is the API's).
 func (s *Stack) demoConfig(sec demoSecrets, urls map[string]string) *config.File {
 	f := &config.File{Tenants: []config.Tenant{{ID: DemoTenant, Name: "Demo Senior Living", APIKeys: []string{sec.APIKey}}}}
-	url := func(sim string) string { return urls[sim] }
+	url := func(name string) string {
+		if name == "api" {
+			return s.APIURL
+		}
+		return urls[name]
+	}
 	for _, p := range demoPairs {
 		if !slices.Contains(connectors.RequestKinds(), p.RequestKind) || !slices.Contains(connectors.WorkKinds(), p.WorkKind) {
 			continue

@@ -13,7 +13,7 @@ import (
 // location geocodes. When every geocoder pointing at it has a token, it is secured with those
 // tokens, so the token path is exercised too.
 var arcgisSim = &simulator{
-	name: "arcgis", title: "ArcGIS geocoder",
+	name: "arcgis", title: "ArcGIS",
 	flag: "--arcgis-sim-port", def: 8304, port: func(o *Options) *int { return &o.ArcGISSimPort },
 	build: func(b *simBuild) (http.Handler, error) {
 		opts := gissim.Options{AnyLocation: true}

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/ticketsync/ticketsync/config"
 	cxsim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
@@ -35,14 +36,17 @@ var cyprexxSim = &simulator{
 
 // demoCyprexxPruvan is the demo property-preservation vendor: Cyprexx work orders become
 // Pruvan projects (offered to every sub-user), with photos, surveys and completion relayed
-// back.
+// back. Cyprexx's feed is read every 10 s until `connections validate` registers the push key
+// (requestSystem.webhookSecret) at callbackUrl; then its pushes bring changes at once.
 func demoCyprexxPruvan(sec demoSecrets, url func(string) string) config.Connection {
 	return config.Connection{
 		ID: DemoCyprexxConnection, Tenant: DemoTenant,
 		RequestSystem: config.RequestSystem{Kind: "cyprexx", BaseURL: url(cyprexxSim.name), APIToken: sec.CyprexxToken,
-			WebhookSecret: sec.CyprexxWebhookSecret},
+			WebhookSecret: sec.CyprexxWebhookSecret, PollInterval: config.Duration{Duration: 10 * time.Second}},
 		WorkSystem: config.WorkSystem{Kind: "pruvan", BaseURL: url(pruvanSim.name), Username: "demo-pruvan",
 			Password: sec.PruvanPassword, Token: sec.PruvanToken},
-		Options: map[string]any{"defaultAssignTo": "~all~", "autoAdmin": true},
+		Options: map[string]any{"defaultAssignTo": "~all~", "autoAdmin": true,
+			"qa":          map[string]any{"relayCategories": []any{"Before", "During", "After"}, "requiredPhotosPerTask": 1},
+			"callbackUrl": url("api") + "/v1/hooks/cyprexx/" + DemoCyprexxConnection},
 	}
 }
