@@ -142,7 +142,34 @@ func (e *Engine) ReplayOne(ctx context.Context, ev store.TicketEvent) error {
 	if err := CheckReplayable(ev.Event); err != nil {
 		return err
 	}
+	if err := e.checkNotErased(ctx, ev, nil); err != nil {
+		return err
+	}
 	return e.replay(ctx, ev)
+}
+
+// checkNotErased refuses an event whose content went with an erasure: a feedback_added
+// without its text would post an empty comment to the requester. Status events of an erased
+// ticket replay as they were. erased caches lookups per ticket (nil: none).
+func (e *Engine) checkNotErased(ctx context.Context, ev store.TicketEvent, erased map[string]bool) error {
+	if ev.Type != ticket.EventFeedbackAdded {
+		return nil
+	}
+	was, ok := erased[ev.TicketID]
+	if !ok {
+		lc, err := e.Store.TicketLifecycle(ctx, ev.TicketID)
+		if err != nil {
+			return err
+		}
+		was = lc.ErasedAt != nil
+		if erased != nil {
+			erased[ev.TicketID] = was
+		}
+	}
+	if was {
+		return fmt.Errorf("%w: %s carried feedback text that was erased with the ticket's personal data", ErrNotReplayable, ev.ID)
+	}
+	return nil
 }
 
 func (e *Engine) replay(ctx context.Context, row store.TicketEvent) error {
@@ -192,9 +219,10 @@ func (e *Engine) replay(ctx context.Context, row store.TicketEvent) error {
 // or answers 410 Gone, gets nothing more.
 func (e *Engine) Replay(ctx context.Context, events []store.TicketEvent) ReplayCounts {
 	var c ReplayCounts
-	failedTickets, blockedConns := map[string]bool{}, map[string]bool{}
+	failedTickets, blockedConns, erased := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, ev := range events {
-		if ctx.Err() != nil || failedTickets[ev.TicketID] || blockedConns[ev.Connection] || CheckReplayable(ev.Event) != nil {
+		if ctx.Err() != nil || failedTickets[ev.TicketID] || blockedConns[ev.Connection] || CheckReplayable(ev.Event) != nil ||
+			e.checkNotErased(ctx, ev, erased) != nil {
 			c.Skipped++
 			continue
 		}
