@@ -4,6 +4,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -37,11 +38,30 @@ func (a *Activities) log() *slog.Logger {
 	return slog.Default()
 }
 
+// Application error types the workflow tells apart.
+const (
+	// ErrTypeInterrupted: the attempt was cut short (the worker is stopping, or the attempt's
+	// time ran out); always retried.
+	ErrTypeInterrupted = "Interrupted"
+	// ErrTypeGone: the request system answered 410 Gone; the connection's endpoint is now
+	// disabled until an operator re-enables it.
+	ErrTypeGone = "Gone"
+	// ErrTypeEndpointDisabled: the connection's endpoint is disabled; nothing was sent.
+	ErrTypeEndpointDisabled = "EndpointDisabled"
+)
+
 // asTemporalError converts a classified vendor error into an ApplicationError carrying the
-// retry decision (and the vendor's Retry-After as the next retry delay).
-func asTemporalError(err error) error {
+// retry decision (and the vendor's Retry-After as the next retry delay). Cancellation is not
+// failure: when the activity's own context ended (a worker being stopped cancels it after its
+// stop timeout) the vendor client reports "the caller gave up", which is no verdict on the
+// work, so the attempt is retried, on this worker or another, whatever the vendor error says.
+func asTemporalError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return temporal.NewApplicationErrorWithOptions("interrupted (worker stopping or attempt timed out): "+err.Error(),
+			ErrTypeInterrupted, temporal.ApplicationErrorOptions{Cause: err})
 	}
 	var ve *vendorapi.Error
 	if errors.As(err, &ve) {

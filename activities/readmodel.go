@@ -24,6 +24,9 @@ type SyncInput struct {
 	Paused         *ticket.Pause        `json:"paused"`
 	UpdatedAt      time.Time            `json:"updatedAt"`
 	Events         []ticket.Event       `json:"events"`
+	// Version orders the writes (store.TicketState.Version): the workflow's own counter,
+	// carried across continue-as-new. 0 from workflows older than it (ordered by time).
+	Version int64 `json:"version,omitempty"`
 }
 
 // SyncTicket writes the ticket's read model and appends timeline rows (insert-or-ignore by
@@ -40,8 +43,10 @@ func (a *Activities) SyncTicket(ctx context.Context, in SyncInput) error {
 		return fmt.Errorf("ensure ticket row: %w", err)
 	}
 	st := store.TicketState{ID: in.Ref.TicketID, Status: in.Status, RemoteID: in.RemoteID,
-		RemoteStatus: in.RemoteStatus, Category: in.Category, UpdatedAt: in.UpdatedAt}
-	if in.NeedsAttention != nil {
+		RemoteStatus: in.RemoteStatus, Category: in.Category, UpdatedAt: in.UpdatedAt, Version: in.Version}
+	// A finished ticket never needs attention (workflows older than finish-clean may still
+	// hold a reason from a step that has nothing left to do).
+	if in.NeedsAttention != nil && !ticket.IsTerminal(in.Status) {
 		st.NeedsAttention = true
 		st.AttentionReason = in.NeedsAttention.Reason
 		since := in.NeedsAttention.Since

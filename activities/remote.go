@@ -41,7 +41,7 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 	out := CreateRemoteOutput{Kind: ws.Kind(), Reference: ref}
 	existing, err := ws.FindByReference(ctx, ref)
 	if err != nil {
-		return out, asTemporalError(fmt.Errorf("look up %s: %w", ref, err))
+		return out, asTemporalError(ctx, fmt.Errorf("look up %s: %w", ref, err))
 	}
 	req := in.Request
 	req.ExternalReference = ref
@@ -59,11 +59,11 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 			id, err = ws.Create(ctx, req)
 		}
 		if err != nil {
-			return out, asTemporalError(err)
+			return out, asTemporalError(ctx, err)
 		}
 		remote, err := ws.Get(ctx, id)
 		if err != nil {
-			return out, asTemporalError(fmt.Errorf("read back created request %s: %w", id, err))
+			return out, asTemporalError(ctx, fmt.Errorf("read back created request %s: %w", id, err))
 		}
 		out.Remote = *remote
 		activity.GetLogger(ctx).Info("remote request ready", "remoteId", id, "reference", ref)
@@ -73,46 +73,87 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 	if cp, ok := ws.(vendorapi.AttachmentCopier); ok && len(req.Attachments) > 0 {
 		notes, err := cp.CopyAttachments(ctx, out.Remote.ID, req.Attachments)
 		if err != nil {
-			return out, asTemporalError(fmt.Errorf("attachments of %s: %w", out.Remote.ID, err))
+			return out, asTemporalError(ctx, fmt.Errorf("attachments of %s: %w", out.Remote.ID, err))
 		}
 		out.Notes = append(out.Notes, notes...)
 	}
 	return out, nil
 }
 
-// PollInput names the remote request to read.
+// PollInput names the remote request to read. With MaxFeedback > 0 (workflows since the
+// bounded-state change) the read returns only feedback not in Seen, at most MaxFeedback items
+// and maxReadBytes of it, and no comments (the workflow does not diff them): a request with
+// thousands of notes must not make a result near Temporal's blob limit.
 type PollInput struct {
-	Ref      ticket.Ref `json:"ref"`
-	RemoteID string     `json:"remoteId"`
+	Ref         ticket.Ref    `json:"ref"`
+	RemoteID    string        `json:"remoteId"`
+	Seen        *ticket.IDSet `json:"seen,omitempty"`
+	MaxFeedback int           `json:"maxFeedback,omitempty"`
 }
+
+// maxReadBytes bounds the feedback text one read returns.
+const maxReadBytes = 512 << 10
 
 // PollRemote reads the remote request (the workflow diffs it).
 func (a *Activities) PollRemote(ctx context.Context, in PollInput) (vendorapi.RemoteRequest, error) {
+	remote, _, err := a.read(ctx, in)
+	return remote, err
+}
+
+func (a *Activities) read(ctx context.Context, in PollInput) (vendorapi.RemoteRequest, bool, error) {
 	ws, err := a.workSystem(in.Ref.Connection)
 	if err != nil {
-		return vendorapi.RemoteRequest{}, err
+		return vendorapi.RemoteRequest{}, false, err
 	}
 	remote, err := ws.Get(ctx, in.RemoteID)
 	if err != nil {
-		return vendorapi.RemoteRequest{}, asTemporalError(err)
+		return vendorapi.RemoteRequest{}, false, asTemporalError(ctx, err)
 	}
-	return *remote, nil
+	more := false
+	if in.MaxFeedback > 0 {
+		more = trimRead(remote, in.Seen, in.MaxFeedback)
+	}
+	return *remote, more, nil
 }
 
-// PollOutput is a poll's snapshot plus whether the connection's change feed is healthy.
+// trimRead keeps the first max feedback items not seen yet (texts clipped, maxReadBytes in
+// all), drops the comments, and reports whether feedback was held back.
+func trimRead(remote *vendorapi.RemoteRequest, seen *ticket.IDSet, max int) (more bool) {
+	remote.Comments = nil
+	kept := remote.Feedback[:0:0]
+	size := 0
+	for _, fb := range remote.Feedback {
+		if seen.Has(fb.ID, fb.CreatedAt) {
+			continue
+		}
+		fb.Text, _ = ticket.Clip(fb.Text, ticket.MaxFeedbackText)
+		if len(kept) == max || (len(kept) > 0 && size+len(fb.Text) > maxReadBytes) {
+			more = true
+			break
+		}
+		size += len(fb.Text)
+		kept = append(kept, fb)
+	}
+	remote.Feedback = kept
+	return more
+}
+
+// PollOutput is a poll's snapshot plus whether the connection's change feed is healthy, and
+// whether feedback was held back for the next read.
 type PollOutput struct {
 	Remote      vendorapi.RemoteRequest `json:"remote"`
 	FeedHealthy bool                    `json:"feedHealthy"`
+	More        bool                    `json:"more,omitempty"`
 }
 
 // PollRemoteWithFeedHealth reads the remote request and reports the feed's health: the
 // follower read the feed recently and without error.
 func (a *Activities) PollRemoteWithFeedHealth(ctx context.Context, in PollInput) (PollOutput, error) {
-	remote, err := a.PollRemote(ctx, in)
+	remote, more, err := a.read(ctx, in)
 	if err != nil {
 		return PollOutput{}, err
 	}
-	return PollOutput{Remote: remote, FeedHealthy: a.feedHealthy(ctx, in.Ref.Connection)}, nil
+	return PollOutput{Remote: remote, FeedHealthy: a.feedHealthy(ctx, in.Ref.Connection), More: more}, nil
 }
 
 // feedHealthy: the last successful read is recent (the follower records it every 30 s at
@@ -142,11 +183,17 @@ type CancelRemoteInput struct {
 	Ref      ticket.Ref `json:"ref"`
 	RemoteID string     `json:"remoteId"` // empty: look it up by reference (create may have committed)
 	Reason   string     `json:"reason"`
+	// Seen and MaxFeedback bound the feedback returned, as for PollInput.
+	Seen        *ticket.IDSet `json:"seen,omitempty"`
+	MaxFeedback int           `json:"maxFeedback,omitempty"`
 }
 
 // CancelRemoteOutput is the remote request after the cancel (nil when none ever existed).
+// AlreadyFinished: the work system refused the cancel because it had finished the request
+// first (the cancel came too late).
 type CancelRemoteOutput struct {
-	Remote *vendorapi.RemoteRequest `json:"remote"`
+	Remote          *vendorapi.RemoteRequest `json:"remote"`
+	AlreadyFinished bool                     `json:"alreadyFinished,omitempty"`
 }
 
 // CancelRemote cancels the remote request. Cancelling a cancelled request is a no-op at the
@@ -160,7 +207,7 @@ func (a *Activities) CancelRemote(ctx context.Context, in CancelRemoteInput) (Ca
 	if id == "" {
 		existing, err := ws.FindByReference(ctx, ws.Reference(in.Ref.Connection, in.Ref.ExternalID))
 		if err != nil {
-			return CancelRemoteOutput{}, asTemporalError(err)
+			return CancelRemoteOutput{}, asTemporalError(ctx, err)
 		}
 		if existing == nil {
 			return CancelRemoteOutput{}, nil
@@ -168,13 +215,19 @@ func (a *Activities) CancelRemote(ctx context.Context, in CancelRemoteInput) (Ca
 		id = existing.ID
 	}
 	remote, err := ws.Cancel(ctx, id, in.Reason)
+	var out CancelRemoteOutput
 	if vendorapi.IsConflict(err) {
+		out.AlreadyFinished = true
 		remote, err = ws.Get(ctx, id)
 	}
 	if err != nil {
-		return CancelRemoteOutput{}, asTemporalError(err)
+		return CancelRemoteOutput{}, asTemporalError(ctx, err)
 	}
-	return CancelRemoteOutput{Remote: remote}, nil
+	if remote != nil && in.MaxFeedback > 0 {
+		trimRead(remote, in.Seen, in.MaxFeedback)
+	}
+	out.Remote = remote
+	return out, nil
 }
 
 // CommentInput is a requester comment to forward.
@@ -194,7 +247,7 @@ func (a *Activities) AddRemoteComment(ctx context.Context, in CommentInput) (ven
 	if activity.GetInfo(ctx).Attempt > 1 {
 		remote, err := ws.Get(ctx, in.RemoteID)
 		if err != nil {
-			return vendorapi.Comment{}, asTemporalError(err)
+			return vendorapi.Comment{}, asTemporalError(ctx, err)
 		}
 		for i := len(remote.Comments) - 1; i >= 0; i-- {
 			c := remote.Comments[i]
@@ -204,5 +257,5 @@ func (a *Activities) AddRemoteComment(ctx context.Context, in CommentInput) (ven
 		}
 	}
 	c, err := ws.AddComment(ctx, in.RemoteID, in.Comment)
-	return c, asTemporalError(err)
+	return c, asTemporalError(ctx, err)
 }

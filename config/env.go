@@ -51,6 +51,10 @@ type Env struct {
 	// WorkerMetricsAddr is where `ticketsync worker` serves /metrics; "" turns it off.
 	WorkerMetricsAddr string `envconfig:"WORKER_METRICS_ADDR" default:"127.0.0.1:9090"`
 
+	// OperatorAPIKeys (comma-separated) authorise the API's operator routes (skip,
+	// enable-endpoint, …) across every tenant; tenant keys get 403 there. Never logged.
+	OperatorAPIKeys []string `envconfig:"OPERATOR_API_KEYS"`
+
 	Version string `ignored:"true"` // from the package var, not the env
 }
 
@@ -121,6 +125,7 @@ func LoadEnv() (Env, error) {
 		}
 		out.Field(f.index).Set(holder.Elem().Field(0))
 	}
+	env.OperatorAPIKeys = trimKeys(env.OperatorAPIKeys)
 	env.LogLevel = strings.ToLower(strings.TrimSpace(env.LogLevel))
 	env.LogFormat = strings.ToLower(strings.TrimSpace(env.LogFormat))
 	env.Version = Version
@@ -202,7 +207,26 @@ func (e Env) Validate() error {
 			add("WORKER_METRICS_ADDR", "%s (or empty to turn the worker's /metrics off)", msg)
 		}
 	}
+	for i, k := range e.OperatorAPIKeys {
+		if len(k) < MinOperatorKeyLength {
+			add("OPERATOR_API_KEYS", "key %d is %d characters; an operator key needs at least %d (e.g. openssl rand -hex 32)", i+1, len(k), MinOperatorKeyLength)
+		}
+	}
 	return ps.orNil()
+}
+
+// MinOperatorKeyLength is the shortest operator API key accepted: it opens every tenant.
+const MinOperatorKeyLength = 32
+
+// trimKeys drops spaces around each key and empty entries ("a, b," is two keys).
+func trimKeys(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func oneOf(s string, set []string) bool {

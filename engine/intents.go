@@ -18,6 +18,21 @@ import (
 // ErrConflict: a ticket with the same external id exists with a different request.
 var ErrConflict = errors.New("a ticket with this external id exists with a different request")
 
+// ErrRequestTooLarge: the request, encoded as the workflow engine stores it, is over
+// ticket.MaxRequestBytes (it would fail or endanger the ticket's workflow: Temporal refuses
+// payloads over 2 MiB, and a continue-as-new input over it terminates the workflow).
+var ErrRequestTooLarge = errors.New("the request is too large for a ticket")
+
+// CheckRequestSize returns ErrRequestTooLarge (wrapped, with the sizes) when the encoded
+// request is over budget.
+func CheckRequestSize(nr vendorapi.NewRequest) error {
+	if n := ticket.RequestBytes(nr); n > ticket.MaxRequestBytes {
+		return fmt.Errorf("%w: %d bytes once encoded (characters such as <, > and & take 6 bytes each); at most %d",
+			ErrRequestTooLarge, n, ticket.MaxRequestBytes)
+	}
+	return nil
+}
+
 // RequestHash is the idempotency fingerprint of a create: the same (connection, externalId,
 // request) always hashes the same. It also returns the canonical body stored with the row.
 func RequestHash(conn, externalID string, nr vendorapi.NewRequest) (string, []byte) {
@@ -37,6 +52,9 @@ func RequestHash(conn, externalID string, nr vendorapi.NewRequest) (string, []by
 // ErrConflict. A row this call created is removed again when the workflow cannot be started,
 // so a ticket is never half-created.
 func (e *Engine) CreateTicket(ctx context.Context, conn *connectors.Conn, externalID string, nr vendorapi.NewRequest) (store.Ticket, bool, error) {
+	if err := CheckRequestSize(nr); err != nil {
+		return store.Ticket{}, false, err
+	}
 	hash, canonical := RequestHash(conn.ID, externalID, nr)
 	ref := ticket.NewRef(conn.Tenant, conn.ID, externalID)
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -104,6 +122,9 @@ func (e *Engine) Execute(ctx context.Context, conn *connectors.Conn, intents []v
 			case errors.Is(err, ErrConflict):
 				c.Failed++
 				e.log().Warn("intake: request changed after its ticket started; kept the original", "connection", conn.ID, "externalId", in.ExternalID)
+			case errors.Is(err, ErrRequestTooLarge):
+				c.Failed++ // a retry cannot shrink it
+				e.log().Warn("intake: request too large for a ticket; not started", "connection", conn.ID, "externalId", in.ExternalID, "error", err)
 			case err != nil:
 				return c, err
 			case created:

@@ -71,17 +71,39 @@ type State struct {
 	UpdatedAt      time.Time   `json:"updatedAt"`
 
 	// Bookkeeping carried across continue-as-new.
-	Seq              int64           `json:"seq"`
-	Polls            int             `json:"polls"`
-	Runs             int             `json:"runs"`
-	RemoteModifiedAt time.Time       `json:"remoteModifiedAt"`
-	SeenFeedback     []string        `json:"seenFeedback,omitempty"`
-	SeenComments     []string        `json:"seenComments,omitempty"`
-	Outbox           []Event         `json:"outbox,omitempty"`
-	PendingComments  []CommentSignal `json:"pendingComments,omitempty"`
-	CancelRequested  *CancelSignal   `json:"cancelRequested,omitempty"`
-	DeliveryBlocked  bool            `json:"deliveryBlocked,omitempty"`
-	Finished         bool            `json:"finished,omitempty"`
+	Seq              int64     `json:"seq"`
+	Polls            int       `json:"polls"`
+	Runs             int       `json:"runs"`
+	RemoteModifiedAt time.Time `json:"remoteModifiedAt"`
+	// SeenFeedback and SeenComments are the unbounded lists of runs before the bounded-state
+	// change; a run reads them into SeenFeedbackIDs/SeenCommentIDs and carries them no more.
+	SeenFeedback    []string        `json:"seenFeedback,omitempty"`
+	SeenComments    []string        `json:"seenComments,omitempty"`
+	Outbox          []Event         `json:"outbox,omitempty"`
+	PendingComments []CommentSignal `json:"pendingComments,omitempty"`
+	CancelRequested *CancelSignal   `json:"cancelRequested,omitempty"`
+	DeliveryBlocked bool            `json:"deliveryBlocked,omitempty"`
+	Finished        bool            `json:"finished,omitempty"`
+
+	// Bounded seen sets (limits.go) and what a hand-over must not lose: the read model's write
+	// version (store.TicketState.Version: one clock for the read model), whether the read model
+	// lags the state, timeline rows not yet written, and wake-ups not yet acted on.
+	SeenFeedbackIDs *IDSet  `json:"seenFeedbackIds,omitempty"`
+	SeenCommentIDs  *IDSet  `json:"seenCommentIds,omitempty"`
+	Version         int64   `json:"version,omitempty"`
+	Dirty           bool    `json:"dirty,omitempty"`
+	Unsynced        []Event `json:"unsynced,omitempty"`
+	DroppedRows     int     `json:"droppedRows,omitempty"` // timeline rows lost to a long store outage
+	PollNow         bool    `json:"pollNow,omitempty"`
+	RetryRequested  bool    `json:"retryRequested,omitempty"`
+	// FeedbackDeferred: feedback was left unread (outbox full or too much for one poll).
+	FeedbackDeferred bool `json:"feedbackDeferred,omitempty"`
+	// EndpointWait: deliveries wait for the connection's disabled endpoint (410 Gone).
+	EndpointWait bool `json:"endpointWait,omitempty"`
+
+	// Request is the request the create step sends (after any patch); set by the state query
+	// only (the input carries it across continue-as-new).
+	Request *vendorapi.NewRequest `json:"request,omitempty"`
 }
 
 // Result is the completed Ticket workflow's summary.

@@ -2,6 +2,8 @@
 package workers
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -21,7 +23,14 @@ type Options struct {
 	TaskQueue       string
 	WorkflowPollers int
 	ActivityPollers int
+	// StopTimeout is how long a stopping worker lets running activities finish before it
+	// cancels them (they are then retried elsewhere, never failed); 0 = DefaultStopTimeout.
+	StopTimeout time.Duration
 }
+
+// DefaultStopTimeout covers one vendor call (30 s client timeout) with room to record it: the
+// SDK's default of 0 cancels every running activity the moment a deploy stops the worker.
+const DefaultStopTimeout = 35 * time.Second
 
 // New builds a worker with every workflow and activity registered.
 func New(c client.Client, acts *activities.Activities, opts Options) worker.Worker {
@@ -34,9 +43,13 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 	if opts.ActivityPollers <= 0 {
 		opts.ActivityPollers = 8
 	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = DefaultStopTimeout
+	}
 	w := worker.New(c, opts.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: opts.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers: opts.ActivityPollers,
+		WorkerStopTimeout:                opts.StopTimeout,
 	})
 	Register(w, acts)
 	return w

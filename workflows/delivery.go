@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,7 +23,7 @@ func (r *run) eventMaxAge() time.Duration {
 // coroutine so delivery retries never block polling.
 func (r *run) deliveryLoop(ctx workflow.Context) {
 	for {
-		if err := workflow.Await(ctx, func() bool { return len(r.s.Outbox) > 0 && !r.s.DeliveryBlocked }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(r.s.Outbox) > 0 && !r.s.DeliveryBlocked && !r.handingOver }); err != nil {
 			return
 		}
 		ev := r.s.Outbox[0]
@@ -48,6 +49,11 @@ func (r *run) deliveryLoop(ctx workflow.Context) {
 		if err == nil {
 			r.s.Outbox = r.s.Outbox[1:]
 			r.s.Events.Delivered++
+			r.delivered(ctx)
+			continue
+		}
+		if isEndpointDisabled(err) && r.version(ctx, changeEndpointWait) >= 1 {
+			r.waitForEndpoint(ctx)
 			continue
 		}
 		// Abandoned (24 h of failures, 410 Gone, or a refused target): later events wait for
@@ -55,5 +61,47 @@ func (r *run) deliveryLoop(ctx workflow.Context) {
 		r.s.DeliveryBlocked = true
 		r.park(ctx, ticket.StepDelivery, fmt.Sprintf("event %s (%s) could not be delivered: %s", ev.ID, ev.Type, errText(err)))
 		_ = r.sync(ctx)
+	}
+}
+
+// EndpointRecheck is how often a ticket whose deliveries wait for a disabled endpoint asks
+// the store again (re-enabling the endpoint also sends retry to every waiting ticket).
+const EndpointRecheck = time.Hour
+
+// isEndpointDisabled: the delivery found the connection's endpoint disabled, or disabled it
+// (410 Gone).
+func isEndpointDisabled(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeGone || appErr.Type() == activities.ErrTypeEndpointDisabled)
+}
+
+// waitForEndpoint parks deliveries while the connection's endpoint is disabled (contracts/
+// portal.md: a 410 disables the tenant's endpoint until an operator re-enables it). The event
+// is not abandoned: it is sent again after a retry (the operator's enable-endpoint sends one)
+// or the hourly re-check, each with a fresh retry window. The reason is the same for every
+// check, so a waiting ticket parks once.
+func (r *run) waitForEndpoint(ctx workflow.Context) {
+	r.s.DeliveryBlocked, r.s.EndpointWait = true, true
+	r.park(ctx, ticket.StepDelivery, fmt.Sprintf("%s: deliveries of every ticket of connection %s wait until an operator re-enables it (ticketsync connections enable-endpoint %s)",
+		ticket.ReasonEndpointDisabled, r.s.Connection, r.s.Connection))
+	_ = r.sync(ctx)
+	recheck, err := workflow.AwaitWithTimeout(ctx, EndpointRecheck, func() bool { return !r.s.DeliveryBlocked || len(r.s.Outbox) == 0 })
+	if err == nil && !recheck && r.s.EndpointWait {
+		r.s.DeliveryBlocked = false // time to ask again
+	}
+}
+
+// delivered follows a successful delivery: a wait for the endpoint is over, and feedback left
+// unread for lack of room is read once the outbox is down to half its budget.
+func (r *run) delivered(ctx workflow.Context) {
+	if r.s.EndpointWait {
+		r.s.EndpointWait = false
+		r.unparkStep(ctx, ticket.StepDelivery)
+		_ = r.sync(ctx) // the main loop may sleep for an hour
+	}
+	if r.s.FeedbackDeferred && r.outboxHasRoom() {
+		r.s.FeedbackDeferred = false
+		r.pollNow = true
+		r.wake.SendAsync(true)
 	}
 }

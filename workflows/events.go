@@ -45,6 +45,11 @@ func (r *run) setStatus(ctx workflow.Context, status string) {
 	if prev != ticket.Submitted {
 		r.s.PreviousStatus = prev // Submitted is internal: the first event has previousStatus null
 	}
+	if ticket.IsTerminal(status) && r.version(ctx, changeFinishClean) >= 1 {
+		// A finished ticket never needs attention: whatever step was parked has nothing left
+		// to do (the search attribute is cleared by the upsert below).
+		r.s.NeedsAttention = nil
+	}
 	r.emit(r.nextEvent(ctx, ticket.EventStatusChanged))
 	r.upsertSearchAttributes(ctx)
 	if ticket.IsTerminal(status) {
@@ -57,6 +62,15 @@ func (r *run) setStatus(ctx workflow.Context, status string) {
 // park marks the ticket as needing a human and tells the request system once per reason.
 func (r *run) park(ctx workflow.Context, step, reason string) {
 	if r.s.NeedsAttention != nil && r.s.NeedsAttention.Reason == reason {
+		return
+	}
+	if r.s.Finished && r.version(ctx, changeFinishClean) >= 1 {
+		// Only a delivery can still fail after the end: the timeline (and the state query's
+		// deliveryBlocked) says so, but a finished ticket never needs attention.
+		if r.s.LastError != reason {
+			r.s.LastError = reason
+			r.emitLocal(ctx, ticket.EventNote, reason+"; later events wait for retry or skip")
+		}
 		return
 	}
 	r.s.NeedsAttention = &ticket.Attention{Since: workflow.Now(ctx).UTC(), Reason: reason, Step: step}

@@ -164,6 +164,7 @@ func TestNativeNotifierRetryResendsTheParkedEvent(t *testing.T) {
 	h.at(time.Minute, func() { blocked = h.state() })
 	h.at(2*time.Minute, func() {
 		fake.set(func(f *fakeRequestSystem) { f.gone = false })
+		enableEndpoint(t, h) // a 410 disabled the endpoint: the operator re-enables it
 		h.env.SignalWorkflow(ticket.SignalRetry, nil)
 	})
 	h.at(3*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })

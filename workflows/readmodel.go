@@ -66,9 +66,13 @@ func (r *run) sync(ctx workflow.Context) error {
 	workflow.SetCurrentDetails(ctx, r.details())
 	captured, events := r.changes, r.newEvents
 	r.s.UpdatedAt = workflow.Now(ctx).UTC()
+	// Every write carries a greater version (carried across continue-as-new): the store orders
+	// writes by it, not by clocks that may disagree (the API host stamps the row it inserts).
+	r.s.Version++
 	in := activities.SyncInput{Ref: r.ref(), MappingVersion: r.s.MappingVersion, Request: r.in.Request,
 		Status: r.s.Status, RemoteID: r.s.RemoteID, RemoteStatus: r.s.RemoteStatus, Category: r.s.Category,
-		NeedsAttention: r.s.NeedsAttention, Paused: r.s.Paused, UpdatedAt: r.s.UpdatedAt, Events: events}
+		NeedsAttention: r.s.NeedsAttention, Paused: r.s.Paused, UpdatedAt: r.s.UpdatedAt, Events: events,
+		Version: r.s.Version}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,

@@ -45,7 +45,7 @@ func (s signals) addOperator(ctx workflow.Context, sel workflow.Selector, r *run
 // addRequester wires cancel/comment into a selector.
 func (s signals) addRequester(ctx workflow.Context, sel workflow.Selector, r *run) {
 	sel.AddReceive(s.cancel, func(c workflow.ReceiveChannel, _ bool) { r.onCancel(receiveRaw(ctx, c)) })
-	sel.AddReceive(s.comment, func(c workflow.ReceiveChannel, _ bool) { r.onComment(receiveRaw(ctx, c)) })
+	sel.AddReceive(s.comment, func(c workflow.ReceiveChannel, _ bool) { r.onComment(ctx, receiveRaw(ctx, c)) })
 }
 
 func receiveRaw(ctx workflow.Context, c workflow.ReceiveChannel) json.RawMessage {
@@ -76,6 +76,8 @@ func (r *run) sleepOrSignal(ctx workflow.Context, d time.Duration, operatorOnly 
 			c.Receive(ctx, nil)
 			r.onPoke()
 		})
+		// Deliveries made room for feedback left unread (only sent since changeBoundedState).
+		sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	}
 	sel.Select(ctx)
 	return timerFired
@@ -128,7 +130,7 @@ func (r *run) drainSignals(ctx workflow.Context) {
 		}
 		for r.sig.comment.ReceiveAsync(&raw) {
 			got = true
-			r.onComment(raw)
+			r.onComment(ctx, raw)
 		}
 		for r.sig.hold.ReceiveAsync(&raw) {
 			got = true
@@ -151,6 +153,7 @@ func (r *run) drainSignals(ctx workflow.Context) {
 			r.onSkip(ctx)
 		}
 		got = r.receiveRemaps(ctx) || got
+		got = r.receivePatches(ctx) || got
 		if !got {
 			return
 		}
@@ -184,11 +187,18 @@ func (r *run) onCancel(raw json.RawMessage) {
 	r.s.CancelRequested = &c
 }
 
-func (r *run) onComment(raw json.RawMessage) {
+func (r *run) onComment(ctx workflow.Context, raw json.RawMessage) {
 	var c ticket.CommentSignal
 	decodeSignal(raw, &c, func(s string) { c.Text = s })
 	c.Text = strings.TrimSpace(c.Text)
 	if c.Text == "" || r.s.Finished {
+		return
+	}
+	if c.Author == "" {
+		c.Author = "Requester"
+	}
+	if r.version(ctx, changeBoundedState) >= 1 {
+		r.queueComment(ctx, c)
 		return
 	}
 	if c.ID != "" {
@@ -198,9 +208,6 @@ func (r *run) onComment(raw json.RawMessage) {
 			return
 		}
 		r.s.SeenComments = append(r.s.SeenComments, c.ID)
-	}
-	if c.Author == "" {
-		c.Author = "Requester"
 	}
 	r.s.PendingComments = append(r.s.PendingComments, c)
 }

@@ -112,14 +112,24 @@ func (r *run) poll(ctx workflow.Context) {
 	})
 	var remote vendorapi.RemoteRequest
 	var err error
+	feedAware := workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	in := activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}
+	bounded := r.version(ctx, changeBoundedState) >= 1
+	if bounded {
+		// The activity returns only feedback not read yet, a bounded amount of it: a request
+		// with thousands of notes must not make a result near the blob limit.
+		in.Seen, in.MaxFeedback = r.seenFeedback(), ticket.MaxFeedbackPerPoll
+	}
+	more := false
 	// Version 1: the poll also reports whether the connection's change feed is healthy, so a
 	// quiet ticket can relax its safety-net timer (fewer vendor calls and history events).
-	if workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemote, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &remote)
+	if !feedAware {
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemote, in).Get(ctx, &remote)
+		more = bounded && len(remote.Feedback) >= ticket.MaxFeedbackPerPoll
 	} else {
 		var out activities.PollOutput
-		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemoteWithFeedHealth, activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}).Get(ctx, &out)
-		remote = out.Remote
+		err = workflow.ExecuteLocalActivity(lctx, acts.PollRemoteWithFeedHealth, in).Get(ctx, &out)
+		remote, more = out.Remote, out.More
 		r.s.FeedHealthy = err == nil && out.FeedHealthy
 	}
 	now := workflow.Now(ctx).UTC()
@@ -140,13 +150,19 @@ func (r *run) poll(ctx workflow.Context) {
 	}
 	r.s.LastError = ""
 	r.unparkStep(ctx, ticket.StepPoll)
-	r.apply(ctx, remote)
+	r.applyRead(ctx, remote, more)
 	_ = r.sync(ctx)
 }
 
-// apply diffs a remote snapshot against state: status translation, new visible feedback,
-// parking on unmapped statuses (never guessed) and un-parking when mapped again.
+// apply diffs a complete remote snapshot against state (see applyRead).
 func (r *run) apply(ctx workflow.Context, remote vendorapi.RemoteRequest) {
+	r.applyRead(ctx, remote, false)
+}
+
+// applyRead diffs a remote snapshot against state: status translation, new visible feedback,
+// parking on unmapped statuses (never guessed) and un-parking when mapped again. more says the
+// read left feedback for the next one: the ticket does not finish before it has read it all.
+func (r *run) applyRead(ctx workflow.Context, remote vendorapi.RemoteRequest, more bool) {
 	if remote.ID != "" && remote.ID != r.s.RemoteID {
 		r.s.RemoteID = remote.ID
 	}
@@ -172,6 +188,17 @@ func (r *run) apply(ctx workflow.Context, remote vendorapi.RemoteRequest) {
 	}
 	// Feedback after the status it came with, so the event carries the new status; before
 	// closing, so ticket.closed stays last.
+	if r.version(ctx, changeBoundedState) >= 1 {
+		full := r.applyFeedbackBounded(ctx, remote.Feedback)
+		r.s.FeedbackDeferred = full || more
+		if more && !full {
+			r.pollNow = true // the read was cut short: read on at once
+		}
+		if terminal && !r.s.FeedbackDeferred {
+			r.setStatus(ctx, portalStatus)
+		}
+		return
+	}
 	for _, fb := range remote.Feedback {
 		if slices.Contains(r.s.SeenFeedback, fb.ID) {
 			continue
@@ -195,7 +222,11 @@ func (r *run) cancelRemote(ctx workflow.Context) error {
 	reason := r.s.CancelRequested.Reason
 	actx := workflow.WithActivityOptions(ctx, vendorActivityOptions("cancel request in work system", time.Hour))
 	var out activities.CancelRemoteOutput
-	err := workflow.ExecuteActivity(actx, acts.CancelRemote, activities.CancelRemoteInput{Ref: r.ref(), RemoteID: r.s.RemoteID, Reason: reason}).Get(ctx, &out)
+	in := activities.CancelRemoteInput{Ref: r.ref(), RemoteID: r.s.RemoteID, Reason: reason}
+	if r.version(ctx, changeBoundedState) >= 1 {
+		in.Seen, in.MaxFeedback = r.seenFeedback(), ticket.MaxFeedbackPerPoll
+	}
+	err := workflow.ExecuteActivity(actx, acts.CancelRemote, in).Get(ctx, &out)
 	if err != nil && r.s.RemoteID == "" && isNonRetryable(err) {
 		// The request never reached the work system as far as we know, and we cannot look:
 		// honour the requester's cancel and leave a trail for the operator.
@@ -219,6 +250,11 @@ func (r *run) cancelRemote(ctx workflow.Context) error {
 	r.s.LastError = ""
 	if out.Remote != nil {
 		r.apply(ctx, *out.Remote)
+	}
+	if r.s.Finished && (out.AlreadyFinished || r.s.Status != ticket.Canceled) && r.version(ctx, changeFinishClean) >= 1 {
+		// DESIGN.md §3: the work system had finished the request first; its status stands.
+		r.emitLocal(ctx, ticket.EventNote, fmt.Sprintf("%s: the work system had already finished the request (%s), so the ticket ends %s; the requester's reason was %q",
+			ticket.NoteCancelTooLate, r.s.RemoteStatus, r.s.Status, reason))
 	}
 	if !r.s.Finished {
 		// No remote request existed (create never committed) or the vendor kept a non-terminal
@@ -245,13 +281,14 @@ func (r *run) forwardComments(ctx workflow.Context) error {
 			return r.sync(ctx)
 		}
 		r.s.PendingComments = r.s.PendingComments[1:]
+		// The timeline shows the comment's text, whatever became of it.
 		if err != nil {
 			// A comment the work system refuses (e.g. request already closed) cannot be
 			// delivered later either: record it on the timeline for the operator.
-			r.emitLocal(ctx, ticket.EventCommentForwarded, "comment NOT forwarded: "+errText(err))
+			r.emitLocal(ctx, ticket.EventCommentForwarded, fmt.Sprintf("comment from %s NOT forwarded (%s): %s", c.Author, errText(err), c.Text))
 		} else {
 			r.unparkStep(ctx, ticket.StepComment)
-			r.emitLocal(ctx, ticket.EventCommentForwarded, "comment forwarded as "+out.ID)
+			r.emitLocal(ctx, ticket.EventCommentForwarded, fmt.Sprintf("comment from %s forwarded as %s: %s", c.Author, out.ID, c.Text))
 		}
 		r.pollNow = true // the comment bumps modifiedAt; pick up anything else that changed
 	}

@@ -27,6 +27,23 @@ const (
 const (
 	changeQuietPoll     = "quiet-poll-without-sync"
 	changeFeedAwarePoll = "feed-aware-poll"
+	// changeBoundedState: seen ids as bounded sets, feedback read only while the outbox has
+	// room (and at most ticket.MaxFeedbackPerPoll per poll), comments beyond the pending budget
+	// recorded instead of queued, long texts clipped (limits.go). History ticket-bounded-v3.
+	changeBoundedState = "bounded-state"
+	// changeLosslessHandover: the read model is synced before continue-as-new, and what it
+	// could not write plus pending wake-ups travel in the carried state. History
+	// ticket-handover-v3 (two runs).
+	changeLosslessHandover = "lossless-handover"
+	// changeEndpointWait: a disabled endpoint (410 Gone) makes deliveries wait, re-checked
+	// hourly and on retry, instead of abandoning the event. History ticket-endpoint-v3.
+	changeEndpointWait = "endpoint-wait"
+	// changeFinishClean: a finished ticket never needs attention, and a cancel that reached a
+	// request the work system had finished is noted as too late. History ticket-patch-v3.
+	changeFinishClean = "finish-clean"
+	// changeRequestPatch: the patch signal corrects the request of a parked create (patch.go).
+	// History ticket-patch-v3.
+	changeRequestPatch = "request-patch"
 )
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
@@ -64,6 +81,12 @@ type run struct {
 	pollNow          bool
 	retryRequested   bool
 	startPolls       int // polls carried into this run (bounds the run's own polls)
+
+	versions    map[string]workflow.Version // GetVersion answers of this run, by change id
+	handingOver bool                        // continue-as-new under way: no new delivery starts
+	// wake is sent to when the delivery loop frees room for deferred feedback (the main loop
+	// may be asleep for an hour).
+	wake workflow.Channel
 }
 
 // Ticket is the workflow of one ticket (DESIGN.md §3).
@@ -98,7 +121,8 @@ func newRun(ctx workflow.Context, in ticket.Input) (*run, error) {
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
-	r := &run{in: in, mapping: m, logger: workflow.GetLogger(ctx), sig: newSignals(ctx)}
+	r := &run{in: in, mapping: m, logger: workflow.GetLogger(ctx), sig: newSignals(ctx),
+		versions: map[string]workflow.Version{}, wake: workflow.NewBufferedChannel(ctx, 1)}
 	r.pollInterval = in.PollInterval
 	if r.pollInterval <= 0 {
 		r.pollInterval = DefaultPollInterval
@@ -108,6 +132,7 @@ func newRun(ctx workflow.Context, in ticket.Input) (*run, error) {
 		r.s = &st
 		r.s.Runs++
 		r.startPolls = st.Polls
+		r.resumeCarried()
 	} else {
 		now := workflow.Now(ctx)
 		r.s = &ticket.State{
@@ -119,10 +144,27 @@ func newRun(ctx workflow.Context, in ticket.Input) (*run, error) {
 	return r, nil
 }
 
-// view is the state as the query returns it (pending = events not yet acknowledged).
+// view is the state as the query returns it (pending = events not yet acknowledged). A
+// finished ticket never needs attention; the seen-id sets are bookkeeping, left out.
 func (r *run) view() ticket.State {
 	v := *r.s
 	v.Events.Pending = len(r.s.Outbox)
+	if v.Finished {
+		v.NeedsAttention = nil
+	}
+	v.SeenFeedbackIDs, v.SeenCommentIDs, v.Unsynced = nil, nil, nil
+	req := r.in.Request
+	v.Request = &req
+	return v
+}
+
+// version is workflow.GetVersion with max version 1, asked once per run and change id.
+func (r *run) version(ctx workflow.Context, change string) workflow.Version {
+	v, ok := r.versions[change]
+	if !ok {
+		v = workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
+		r.versions[change] = v
+	}
 	return v
 }
 
@@ -205,12 +247,25 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || r.s.Polls-r.startPolls >= MaxPollsPerRun
 }
 
-// continueAsNew hands the whole state, including drained signals, to a fresh run.
+// continueAsNew hands the whole state, including drained signals, to a fresh run. Since
+// changeLosslessHandover the read model is synced first and nothing is left behind: what the
+// store could not take (rows, the dirty flag) and wake-ups not acted on (poll now, retry)
+// travel in the carried state.
 func (r *run) continueAsNew(ctx workflow.Context) error {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	r.drainSignals(ctx)
+	lossless := r.version(ctx, changeLosslessHandover) >= 1
+	if lossless {
+		r.handingOver = true // a delivery started now would lose its result to the hand-over
+		_ = workflow.Await(ctx, func() bool { return !r.deliveryInFlight })
+		_ = r.sync(ctx)
+		r.drainSignals(ctx) // what arrived during the sync travels too
+	}
 	next := r.in
 	st := *r.s
+	if lossless {
+		r.carry(&st)
+	}
 	next.State = &st
 	return workflow.NewContinueAsNewError(ctx, ticket.WorkflowType, next)
 }

@@ -1,0 +1,43 @@
+package workflows
+
+import (
+	"slices"
+
+	"github.com/ticketsync/ticketsync/ticket"
+)
+
+// carry writes into st (the next run's state) what the run holds outside its state: whether
+// the read model lags, the timeline rows it could not write (at most ticket.MaxUnsyncedEvents:
+// rows of events still in the outbox go first, since the delivery records them anyway) and
+// the wake-ups it had not acted on yet (changeLosslessHandover).
+func (r *run) carry(st *ticket.State) {
+	st.Dirty = r.changes != r.syncedChanges
+	rows := slices.Clone(r.newEvents)
+	if len(rows) > ticket.MaxUnsyncedEvents {
+		queued := map[string]bool{}
+		for _, ev := range st.Outbox {
+			queued[ev.ID] = true
+		}
+		rows = slices.DeleteFunc(rows, func(ev ticket.Event) bool { return queued[ev.ID] })
+	}
+	if n := len(rows) - ticket.MaxUnsyncedEvents; n > 0 {
+		st.DroppedRows += n
+		rows = rows[n:]
+	}
+	st.Unsynced = rows
+	st.PollNow, st.RetryRequested = r.pollNow, r.retryRequested
+	st.SeenFeedbackIDs = st.SeenFeedbackIDs.Clone()
+	st.SeenCommentIDs = st.SeenCommentIDs.Clone()
+}
+
+// resumeCarried takes back what carry wrote: rows to write, the lag (the first sync of this
+// run writes the read model) and the wake-ups. Inputs of older runs have none of it.
+func (r *run) resumeCarried() {
+	r.newEvents, r.s.Unsynced = r.s.Unsynced, nil
+	if r.s.Dirty || len(r.newEvents) > 0 {
+		r.changes = 1
+	}
+	r.s.Dirty = false
+	r.pollNow, r.retryRequested = r.s.PollNow, r.s.RetryRequested
+	r.s.PollNow, r.s.RetryRequested = false, false
+}
