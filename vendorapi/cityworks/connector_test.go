@@ -121,7 +121,7 @@ func (w *cwWorld) build(t *testing.T, opts map[string]any) *cityworks.Connector 
 
 func (w *cwWorld) tryBuild(opts map[string]any) (*cityworks.Connector, error) {
 	return cityworks.NewConnector(cityworks.ConnectorConfig{
-		Connection: testConn, Options: opts, RequestSideOptions: []string{"acknowledgeComment"},
+		Connection: testConn, Options: opts, RequestSideOptions: []string{"categories", "acknowledgeComment"},
 		RequestSystemURL: w.files.URL, Mapping: "cityworks-v1", UserAgent: "ticketsync/test",
 		Client: cityworks.Config{BaseURL: w.cwSrv.URL + "/cityworks", Version: w.cw.Version(),
 			LoginName: sim.DefaultLoginName, Password: sim.DefaultPassword, Timeout: 5 * time.Second},

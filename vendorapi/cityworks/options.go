@@ -111,8 +111,9 @@ func ParseOptions(raw map[string]any, alsoKnown []string) (Options, []Agency, er
 	var o Options
 	var problems []string
 	own := map[string]any{}
+	mine := OptionKeys()
 	for k, v := range raw {
-		if !slices.Contains(alsoKnown, k) {
+		if slices.Contains(mine, k) || !slices.Contains(alsoKnown, k) { // shared keys (categories) are ours too
 			own[k] = v
 		}
 	}
