@@ -20,8 +20,8 @@ import (
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/ticket"
-	"github.com/ticketsync/ticketsync/vendorapi/cityworks"
 	arcgissim "github.com/ticketsync/ticketsync/vendorapi/arcgis/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/cityworks"
 	cwsim "github.com/ticketsync/ticketsync/vendorapi/cityworks/sim"
 	scfsim "github.com/ticketsync/ticketsync/vendorapi/seeclickfix/sim"
 )
