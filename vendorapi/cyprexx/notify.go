@@ -9,18 +9,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/pruvan"
 )
 
 // Notify is the ticket's voice towards Cyprexx, which has no status or comment channel for
 // vendors: what it takes is the crew's output. Every notification first relays what Pruvan
-// uploaded and Cyprexx does not have yet (photos, then surveys, in arrival order); the
-// ticket's close as Done then sets the completion date — only when every required photo and
-// survey was relayed, otherwise it is held with exactly what is missing, and released by the
-// next upload (Pruvan's hook asks the ticket to retry). Completing closes the Pruvan project
-// (auto-close).
+// uploaded and Cyprexx does not have yet (photos, then surveys, in arrival order). The
+// feedback item that says the crew marked the project complete in Pruvan then sets the
+// completion date — only when every required photo and survey was relayed; otherwise it is
+// refused with exactly what is missing (the ticket parks with that reason, and the next
+// upload asks it to retry). Completing closes the Pruvan project (auto-close); Cyprexx's
+// update push (or the next Refresh) then finishes the ticket as Done.
 //
 // The relay is resumable per photo: each accepted photo is recorded at once with Cyprexx's
 // photoId, so an attempt that dies halfway (worker crash, timeout) is followed by one that
@@ -40,7 +40,7 @@ func (r *RequestSystem) Notify(ctx context.Context, n vendorapi.Notification) er
 	if err != nil {
 		return err
 	}
-	if n.Kind == vendorapi.NotifyClosed && n.Status == ticket.Done {
+	if pruvan.IsCompletion(own) {
 		return r.complete(ctx, n, wo)
 	}
 	return nil
@@ -196,15 +196,22 @@ func (r *RequestSystem) relaySurvey(ctx context.Context, wo WorkOrder, it pruvan
 
 func formTarget(formID string) string { return "form:" + formID }
 
-// complete sets the completion date in Cyprexx once Pruvan reported the project complete
-// (the ticket closed as Done) and every required photo and survey was relayed; otherwise it
-// refuses with exactly what is missing (the delivery parks with that reason until an upload
-// asks the ticket to retry). Then the Pruvan project is closed.
+// complete sets the completion date in Cyprexx once Pruvan reported the project complete and
+// every required photo and survey was relayed; otherwise it refuses with exactly what is
+// missing. Then the Pruvan project is closed. A project reopened in Pruvan since (e.g. REWORK)
+// is left alone: its next "complete" brings a new cue.
 func (r *RequestSystem) complete(ctx context.Context, n vendorapi.Notification, wo *WorkOrder) error {
 	const op = "complete work order"
 	pv, err := r.peer()
 	if err != nil {
 		return err
+	}
+	st, err := pv.ReportedStatus(ctx, n.ExternalID)
+	if err != nil {
+		return err
+	}
+	if !st.IsComplete() {
+		return nil
 	}
 	if wo == nil {
 		if wo, err = r.cx.WorkOrder(ctx, n.ExternalID); err != nil {
@@ -220,13 +227,9 @@ func (r *RequestSystem) complete(ctx context.Context, n vendorapi.Notification, 
 			return &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: http.StatusUnprocessableEntity, Code: CodeIncomplete,
 				Message: "completion held until Pruvan sends: " + strings.Join(missing, "; ")}
 		}
-		st, err := pv.ReportedStatus(ctx, n.ExternalID)
-		if err != nil {
-			return err
-		}
 		at := st.Completed
 		if at.IsZero() {
-			at = n.OccurredAt
+			at = st.ReportedAt
 		}
 		if at.IsZero() {
 			at = time.Now()

@@ -120,7 +120,7 @@ func TestRelayRulesPerQASetting(t *testing.T) {
 	strict.photos(project2, psim.PhotoRequest{Count: 2, Category: "After", Task: "Cut grass"})
 	strict.survey(project2, map[string]any{"lawnCut": "yes", "debris": "none"})
 	strict.completeInPruvan(project2, time.Now())
-	if err := strict.notify(vendorapi.NotifyClosed, wo2.WorkOrderID, ticket.Done, nil); err == nil ||
+	if err := strict.completion(wo2.WorkOrderID, project2); err == nil ||
 		!strings.Contains(err.Error(), "task T1 (Cut grass): 2 of 3 photos relayed") {
 		t.Fatalf("completion must wait for the third photo: %v", err)
 	}
@@ -130,24 +130,37 @@ func TestRelayRulesPerQASetting(t *testing.T) {
 	}
 }
 
+// completion delivers the "complete in Pruvan" feedback item, as the ticket does once its poll
+// sees it.
+func (p *pair) completion(ext, project string) error {
+	p.t.Helper()
+	for _, fb := range p.get(project).Feedback {
+		if pruvan.IsCompletion(fb.ID) {
+			return p.notify(vendorapi.NotifyFeedbackAdded, ext, ticket.InProgress, &fb)
+		}
+	}
+	p.t.Fatalf("no completion item for %s", project)
+	return nil
+}
+
 // The completion date goes to Cyprexx only when the project is complete in Pruvan and every
 // required photo and survey was relayed; until then the delivery is refused with exactly what
-// is missing, and the next upload asks the ticket to retry, which then completes and closes
-// the project in Pruvan (auto-close).
+// is missing (the ticket, still open, parks with it), and the next upload asks the ticket to
+// retry, which then completes, closes the project in Pruvan (auto-close) and lets the ticket
+// finish as Done.
 func TestCompletionHeldUntilRequiredPhotoArrivesThenAutoClose(t *testing.T) {
 	p := newPair(t, pairOpts{})
 	wo, project := p.imported(nil)
-	seen := map[string]bool{}
 	p.photos(project, psim.PhotoRequest{Count: 1, Category: "After", Task: "Cut grass"})
+	if err := p.feedback(wo.WorkOrderID, project, map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
 	done := time.Date(2026, 6, 1, 16, 30, 0, 0, time.UTC)
 	p.completeInPruvan(project, done)
 	if r := p.get(project); r.Status != pruvan.StatusComplete {
 		t.Fatalf("Pruvan's report is the status: %q", r.Status)
 	}
-	if err := p.feedback(wo.WorkOrderID, project, seen); err != nil {
-		t.Fatal(err)
-	}
-	err := p.notify(vendorapi.NotifyClosed, wo.WorkOrderID, ticket.Done, nil)
+	err := p.completion(wo.WorkOrderID, project)
 	if vendorapi.IsRetryable(err) || err == nil {
 		t.Fatalf("a held completion is not retried on its own: %v", err)
 	}
@@ -159,13 +172,13 @@ func TestCompletionHeldUntilRequiredPhotoArrivesThenAutoClose(t *testing.T) {
 	if len(p.cx.Completions()) != 0 {
 		t.Fatal("completed with a photo missing")
 	}
-	if slices := p.signals(wo.WorkOrderID); count(slices, func(s string) bool { return s == ticket.SignalRetry }) != 0 {
-		t.Fatalf("no retry before anything arrived: %v", slices)
+	if s := p.signals(wo.WorkOrderID); count(s, func(s string) bool { return s == ticket.SignalRetry }) != 0 {
+		t.Fatalf("no retry before anything arrived: %v", s)
 	}
 
 	// The missing photo and the survey arrive: each asks the ticket to retry.
 	p.photos(project, psim.PhotoRequest{Count: 1, Category: "Before", Task: "Cut grass"})
-	if err := p.notify(vendorapi.NotifyClosed, wo.WorkOrderID, ticket.Done, nil); err == nil || !strings.Contains(err.Error(), "form PCR") ||
+	if err := p.completion(wo.WorkOrderID, project); err == nil || !strings.Contains(err.Error(), "form PCR") ||
 		strings.Contains(err.Error(), "task T1") {
 		t.Fatalf("after the photo only the survey is missing: %v", err)
 	}
@@ -173,7 +186,7 @@ func TestCompletionHeldUntilRequiredPhotoArrivesThenAutoClose(t *testing.T) {
 	if n := count(p.signals(wo.WorkOrderID), func(s string) bool { return s == ticket.SignalRetry }); n != 2 {
 		t.Fatalf("each upload after completion asks for a retry, got %d", n)
 	}
-	if err := p.notify(vendorapi.NotifyClosed, wo.WorkOrderID, ticket.Done, nil); err != nil {
+	if err := p.completion(wo.WorkOrderID, project); err != nil {
 		t.Fatalf("released: %v", err)
 	}
 	comps := p.cx.Completions()
@@ -189,9 +202,18 @@ func TestCompletionHeldUntilRequiredPhotoArrivesThenAutoClose(t *testing.T) {
 	if err != nil || res.Received != 0 {
 		t.Fatalf("a closed project is not in a full refresh: %+v %v", res, err)
 	}
-	// Delivering it again (an at-least-once retry) changes nothing.
-	if err := p.notify(vendorapi.NotifyClosed, wo.WorkOrderID, ticket.Done, nil); err != nil || len(p.cx.Completions()) != 1 {
-		t.Fatalf("repeated close: %v %+v", err, p.cx.Completions())
+	// The ticket finishes: Cyprexx's update (here read by Refresh) pokes it, and the project
+	// now reads Closed, which the mapping makes Done.
+	before := len(p.signals(wo.WorkOrderID))
+	if c := p.refresh(false); c.Updated != 1 || p.signals(wo.WorkOrderID)[before] != ticket.SignalPoke {
+		t.Fatalf("refresh after completion: %+v %v", c, p.signals(wo.WorkOrderID)[before:])
+	}
+	if r := p.get(project); r.Status != pruvan.StatusClosed {
+		t.Fatalf("after completion: %q", r.Status)
+	}
+	// Delivering the cue again (an at-least-once retry) changes nothing.
+	if err := p.completion(wo.WorkOrderID, project); err != nil || len(p.cx.Completions()) != 1 {
+		t.Fatalf("repeated completion: %v %+v", err, p.cx.Completions())
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // as an attachment, which the request system relays.
 
 // Raw statuses of a Pruvan project as Get reports them (mapping/data/pruvan-v1.json). Pruvan's
-// own statuses come from its status calls; the others say where the project is before that.
+// own statuses come from its status calls; the others say where the project is before that,
+// and whether its source order ended.
 const (
 	// StatusAvailable: the ticket made the project available; Pruvan has not pulled it yet.
 	StatusAvailable = "Available"
@@ -31,7 +32,9 @@ const (
 	StatusAssigned   = "Assigned"
 	// StatusCancelled: the source order was cancelled (the project was closed as Cancelled).
 	StatusCancelled = "Cancelled"
-	// StatusClosed: the source order ended otherwise (e.g. completed outside Pruvan).
+	// StatusClosed: the source order ended otherwise — typically completed once the request
+	// system accepted the completion that Pruvan's "complete" led to. "complete" alone is
+	// not the end: the crew is done, the client has yet to take it.
 	StatusClosed = "Closed"
 )
 
@@ -214,21 +217,18 @@ func (w *WorkSystem) byProject(ctx context.Context, op, id string) (vendorapi.Re
 	return rs, o, rec, nil
 }
 
-// Cancel closes the project as Cancelled (its source order was cancelled). A project the crew
-// already completed cannot be cancelled (409: the ticket reads it back and ends Done).
+// Cancel closes the project as Cancelled (its source order was cancelled). A project whose
+// source order already ended otherwise (completed) cannot be cancelled (409: the ticket reads
+// it back and ends as it did).
 func (w *WorkSystem) Cancel(ctx context.Context, id, _ string) (*vendorapi.RemoteRequest, error) {
 	const op = "cancel project"
 	rs, o, _, err := w.byProject(ctx, op, id)
 	if err != nil {
 		return nil, err
 	}
-	st, err := w.ReportedStatus(ctx, o.ExternalID)
-	if err != nil {
-		return nil, err
-	}
-	if st.IsComplete() {
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: http.StatusConflict, Code: "already_complete",
-			Message: "the crew completed the project in Pruvan"}
+	if o.Closed != "" && !isCancelled(o.Closed) {
+		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: http.StatusConflict, Code: "already_closed",
+			Message: "the project's source order already ended as " + o.Closed}
 	}
 	if err := w.Close(ctx, o.ExternalID, StatusCancelled); err != nil {
 		return nil, err
@@ -274,20 +274,23 @@ func (w *WorkSystem) remote(ctx context.Context, rs vendorapi.Records, rec vendo
 			r.ModifiedAt = it.ReceivedAt
 		}
 	}
+	if st.IsComplete() {
+		r.Feedback = append(r.Feedback, completionFeedback(st, status))
+	}
 	slices.SortStableFunc(r.Feedback, func(a, b vendorapi.Feedback) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return r, nil
 }
 
-// rawStatus: Pruvan's reported status wins (complete above all: the work was done); before
-// any report, where the project is.
+// rawStatus: the source order's end decides (Cancelled, Closed); before that, Pruvan's last
+// report; before any report, where the project is.
 func rawStatus(o order, st ProjectStatus) string {
 	switch {
-	case st.IsComplete():
-		return StatusComplete
-	case o.Closed != "" && strings.EqualFold(o.Closed, StatusCancelled):
+	case o.Closed != "" && isCancelled(o.Closed):
 		return StatusCancelled
 	case o.Closed != "":
 		return StatusClosed
+	case st.IsComplete():
+		return StatusComplete
 	case st.Status != "":
 		return st.Status
 	case o.ImportedAt != nil && o.Current != nil && o.Current.AssignedTo != "":
@@ -296,6 +299,26 @@ func rawStatus(o order, st ProjectStatus) string {
 		return StatusUnassigned
 	}
 	return StatusAvailable
+}
+
+func isCancelled(s string) bool {
+	return strings.EqualFold(s, StatusCancelled) || strings.EqualFold(s, "Canceled")
+}
+
+// completionPrefix starts the id of the feedback item that says Pruvan reported the project
+// complete: the request system's cue to set its completion date.
+const completionPrefix = "pruvan-complete:"
+
+// IsCompletion reports whether a feedback id is the "complete in Pruvan" item.
+func IsCompletion(feedbackID string) bool { return strings.HasPrefix(feedbackID, completionPrefix) }
+
+func completionFeedback(st ProjectStatus, status string) vendorapi.Feedback {
+	when := st.CompletedDate
+	if when == "" {
+		when = st.ReportedAt.UTC().Format(time.RFC3339)
+	}
+	return vendorapi.Feedback{ID: completionPrefix + when, Author: "Pruvan", Status: status, VisibleToRequestor: true,
+		CreatedAt: st.ReportedAt, Text: "The crew marked the project complete in Pruvan (completed " + when + ")"}
 }
 
 // FeedbackID is the feedback id of an uploaded item (its Pruvan uuid, namespaced).

@@ -134,8 +134,8 @@ func (wd *world) status(pid string) string {
 }
 
 // The project's status as the ticket reads it: Available until Pruvan pulls it, then what
-// Pruvan reports (complete above all); the source's cancel closes it as Cancelled, but not once
-// the crew completed it (409: the ticket reads it back and ends Done).
+// Pruvan reports; complete adds the request system's cue; the source order's end decides last
+// (Closed, or Cancelled — which a completed order can no longer become: 409).
 func TestStatusFollowsPruvan(t *testing.T) {
 	wd := newWorld(t, pruvan.Options{})
 	if _, err := wd.w.Create(wd.ctx, vendorapi.NewRequest{ExternalReference: "nothing-published"}); vendorapi.IsRetryable(err) || err == nil {
@@ -165,23 +165,32 @@ func TestStatusFollowsPruvan(t *testing.T) {
 		t.Fatalf("Pruvan takes no comments: %v", err)
 	}
 
+	if _, err := wd.sim.Complete(wd.ctx, key, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := wd.w.Get(wd.ctx, pid)
+	if err != nil || r.Status != pruvan.StatusComplete || !pruvan.IsCompletion(r.Feedback[len(r.Feedback)-1].ID) {
+		t.Fatalf("complete is Pruvan's report plus the request system's cue: %+v %v", r, err)
+	}
+	// The source order completes (its client took the completion): Closed, and too late to cancel.
+	if err := wd.w.Close(wd.ctx, "WO-1", "Completed"); err != nil {
+		t.Fatal(err)
+	}
+	if s := wd.status(pid); s != pruvan.StatusClosed {
+		t.Fatalf("closed: %q", s)
+	}
+	if _, err := wd.w.Cancel(wd.ctx, pid, "too late"); !vendorapi.IsConflict(err) {
+		t.Fatalf("a completed order cannot be cancelled: %v", err)
+	}
+
 	pid2 := wd.publishAndCreate("WO-2")
-	r, err := wd.w.Cancel(wd.ctx, pid2, "cancelled in Cyprexx")
+	r, err = wd.w.Cancel(wd.ctx, pid2, "cancelled in Cyprexx")
 	if err != nil || r.Status != pruvan.StatusCancelled {
 		t.Fatalf("cancel: %+v %v", r, err)
 	}
 	wd.sim.WaitIdle()
 	if p, _ := wd.sim.Project(psim.ProjectKey(conn, pid2)); p.WorkOrder.ClientStatus != pruvan.StatusCancelled {
 		t.Fatalf("the cancel reaches Pruvan as the client status: %+v", p.WorkOrder)
-	}
-	if _, err := wd.sim.Complete(wd.ctx, key, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wd.w.Cancel(wd.ctx, pid, "too late"); !vendorapi.IsConflict(err) {
-		t.Fatalf("a completed project cannot be cancelled: %v", err)
-	}
-	if s := wd.status(pid); s != pruvan.StatusComplete {
-		t.Fatalf("complete: %q", s)
 	}
 }
 
