@@ -456,6 +456,7 @@ func (a *App) EnsureConnectionSyncs(ctx context.Context) error {
 func (a *App) API() *starter.API {
 	return &starter.API{Store: a.Store, Engine: a.Engine(), Connections: a.Registry, Logger: a.Logger,
 		PollInterval: a.Env.PollInterval, EventMaxAge: a.Env.EventMaxAge, OperatorKeys: a.Env.OperatorAPIKeys,
+		TemporalWebURL: a.Env.TemporalWebURL, Namespace: a.Env.TemporalNamespace,
 		Codec: a.codecHandler(),
 		Ready: func(ctx context.Context) error {
 			if a.Temporal == nil {
@@ -473,7 +474,8 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	errCh := make(chan error, 1)
 	go func() { errCh <- srv.Serve(ln) }()
-	go a.pruneDeliveries(ctx, time.Hour, 72*time.Hour)
+	go a.pruneDeliveries(ctx, time.Hour, deliveryKeep(a.Env.Retention.Duration()))
+	go a.retain(ctx, 15*time.Second, time.Hour)
 	select {
 	case err := <-errCh:
 		return err
@@ -485,6 +487,52 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shut down API: %w", err)
 	}
 	return nil
+}
+
+// deliveryKeep is how long inbound webhook delivery ids are kept: 72 h (beyond any vendor's
+// redelivery window), or less when the retention is shorter.
+func deliveryKeep(retention time.Duration) time.Duration {
+	if retention > 0 && retention < 72*time.Hour {
+		return retention
+	}
+	return 72 * time.Hour
+}
+
+// retain runs retention and erasure until ctx ends: every historyEvery it deletes the Temporal
+// history of erased tickets whose workflow has closed, and every pruneEvery, when
+// TICKETSYNC_RETENTION is set, it prunes finished tickets older than the retention.
+func (a *App) retain(ctx context.Context, historyEvery, pruneEvery time.Duration) {
+	eng := a.Engine()
+	retention := a.Env.Retention.Duration()
+	t := time.NewTicker(historyEvery)
+	defer t.Stop()
+	var pruned time.Time
+	for {
+		if a.Temporal != nil {
+			c, err := eng.DeleteErasedHistories(ctx, a.Env.TemporalNamespace, 100)
+			if err != nil && ctx.Err() == nil {
+				a.Logger.Warn("delete erased tickets' histories", "deleted", c.Deleted, "failed", c.Failed, "error", err)
+			} else if c.Deleted > 0 {
+				a.Logger.Info("deleted erased tickets' histories", "deleted", c.Deleted, "waiting", c.Waiting)
+			}
+		}
+		if retention > 0 && time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			c, err := eng.PruneRetention(ctx, retention)
+			if err != nil && ctx.Err() == nil {
+				a.Logger.Warn("retention: prune finished tickets", "error", err)
+			}
+			if c.Tickets > 0 {
+				a.Logger.Info("retention: pruned finished tickets", "tickets", c.Tickets, "timelineRows", c.Events,
+					"requestBodies", c.Requests, "retention", retention.String())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // pruneDeliveries forgets inbound webhook delivery ids older than keep (they only dedupe

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -54,6 +55,13 @@ type Env struct {
 	// OperatorAPIKeys (comma-separated) authorise the API's operator routes (skip,
 	// enable-endpoint, …) across every tenant; tenant keys get 403 there. Never logged.
 	OperatorAPIKeys []string `envconfig:"OPERATOR_API_KEYS"`
+
+	// TemporalWebURL is Temporal Web's base URL: every API ticket view links to the ticket's
+	// workflow there (<base>/namespaces/<namespace>/workflows/<workflow id>).
+	TemporalWebURL string `envconfig:"TEMPORAL_WEB_URL" default:"http://127.0.0.1:8233"`
+	// Retention is how long a finished ticket keeps its timeline, request body and inbound
+	// delivery records ("90d", "2160h"); 0 keeps them for ever. The ticket row stays.
+	Retention RetentionPeriod `envconfig:"RETENTION" default:"0"`
 
 	Version string `ignored:"true"` // from the package var, not the env
 }
@@ -154,6 +162,8 @@ func parseMessage(err error, t reflect.Type) string {
 		want = "a whole number"
 	case t.Kind() == reflect.Bool:
 		want = "true or false"
+	case t == reflect.TypeOf(RetentionPeriod(0)):
+		want = "a number of days such as 90d, or a duration such as 720h (0 keeps data for ever)"
 	}
 	return fmt.Sprintf("invalid value %q: want %s", pe.Value, want)
 }
@@ -207,6 +217,12 @@ func (e Env) Validate() error {
 			add("WORKER_METRICS_ADDR", "%s (or empty to turn the worker's /metrics off)", msg)
 		}
 	}
+	if u, err := url.Parse(e.TemporalWebURL); e.TemporalWebURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		add("TEMPORAL_WEB_URL", "%q is not an http(s) URL (e.g. http://127.0.0.1:8233)", e.TemporalWebURL)
+	}
+	if r := e.Retention.Duration(); r < 0 || (r > 0 && r < time.Hour) || r > MaxRetention {
+		add("RETENTION", "%s is out of range: want 0 (keep for ever) or between 1h and %dd", r, MaxRetention/(24*time.Hour))
+	}
 	for i, k := range e.OperatorAPIKeys {
 		if len(k) < MinOperatorKeyLength {
 			add("OPERATOR_API_KEYS", "key %d is %d characters; an operator key needs at least %d (e.g. openssl rand -hex 32)", i+1, len(k), MinOperatorKeyLength)
@@ -214,6 +230,38 @@ func (e Env) Validate() error {
 	}
 	return ps.orNil()
 }
+
+// RetentionPeriod is TICKETSYNC_RETENTION: days ("90d") or a Go duration ("2160h"); 0 = off.
+type RetentionPeriod time.Duration
+
+// Decode implements envconfig.Decoder.
+func (r *RetentionPeriod) Decode(v string) error {
+	v = strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of days", v)
+		}
+		*r = RetentionPeriod(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	if v == "0" || v == "" {
+		*r = 0
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	*r = RetentionPeriod(d)
+	return nil
+}
+
+// Duration is the period as a time.Duration.
+func (r RetentionPeriod) Duration() time.Duration { return time.Duration(r) }
+
+// MaxRetention bounds TICKETSYNC_RETENTION (catches unit slips; 100 years is "for ever").
+const MaxRetention = 100 * 365 * 24 * time.Hour
 
 // MinOperatorKeyLength is the shortest operator API key accepted: it opens every tenant.
 const MinOperatorKeyLength = 32

@@ -41,7 +41,7 @@ func TestEnvNames(t *testing.T) {
 		"TICKETSYNC_ACTIVITY_POLLERS", "TICKETSYNC_LOG_LEVEL", "TICKETSYNC_LOG_FORMAT", "TICKETSYNC_EVENT_MAX_AGE",
 		"TICKETSYNC_TEMPORAL_TLS", "TICKETSYNC_TEMPORAL_TLS_CA", "TICKETSYNC_TEMPORAL_TLS_CERT",
 		"TICKETSYNC_TEMPORAL_TLS_KEY", "TICKETSYNC_TEMPORAL_TLS_SERVER_NAME", "TICKETSYNC_TEMPORAL_API_KEY",
-		"TICKETSYNC_WORKER_METRICS_ADDR", "TICKETSYNC_OPERATOR_API_KEYS",
+		"TICKETSYNC_WORKER_METRICS_ADDR", "TICKETSYNC_OPERATOR_API_KEYS", "TICKETSYNC_TEMPORAL_WEB_URL", "TICKETSYNC_RETENTION",
 	}
 	if got := EnvNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("EnvNames() = %v", got)
@@ -59,7 +59,7 @@ func TestLoadEnvDefaults(t *testing.T) {
 		TemporalNamespace: "default", TaskQueue: "ticketsync", HTTPAddr: "127.0.0.1:8080",
 		PollInterval: 15 * time.Minute, FeedInterval: 5 * time.Second, WorkflowPollers: 8, ActivityPollers: 8,
 		LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, WorkerMetricsAddr: "127.0.0.1:9090",
-		Version: Version,
+		TemporalWebURL: "http://127.0.0.1:8233", Version: Version,
 	}
 	if !reflect.DeepEqual(env, want) {
 		t.Fatalf("got  %+v\nwant %+v", env, want)
