@@ -372,10 +372,37 @@ func (w *WorkSystem) Close(ctx context.Context, externalID, finalStatus string) 
 	if !ok {
 		return &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: 404, Code: "not_found", Message: "no project for " + externalID}
 	}
+	if err := w.dropUnrelayed(ctx, rs, externalID, finalStatus); err != nil {
+		return err
+	}
 	if o.Current != nil {
 		if key, _ := w.pushKey(ctx, rs); key != "" {
 			// Best effort: the closed status also goes out with Pruvan's next pull.
 			_ = w.push.CloseProject(ctx, key, o.Project, finalStatus)
+		}
+	}
+	return nil
+}
+
+// dropUnrelayed: once the source order ended, what was not relayed never will be (the request
+// system refuses items for a closed order), so its bytes are not kept; the items stay, failed.
+func (w *WorkSystem) dropUnrelayed(ctx context.Context, rs vendorapi.Records, externalID, finalStatus string) error {
+	items, err := w.Items(ctx, externalID)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.State != ItemPending && it.State != ItemFailed {
+			continue
+		}
+		if it.State == ItemPending {
+			detail := "the source order ended (" + finalStatus + ") before it was relayed"
+			if err := w.Relay(ctx, externalID, it.UUID, ItemFailed, "", it.Target, detail); err != nil {
+				return err
+			}
+		}
+		if err := rs.DeleteBlob(ctx, photoBlob(it.UUID)); err != nil {
+			return storeErr("drop photo", err)
 		}
 	}
 	return nil

@@ -151,12 +151,15 @@ func TestStatusFollowsPruvan(t *testing.T) {
 	if _, err := wd.sim.Refresh(wd.ctx, conn, false); err != nil {
 		t.Fatal(err)
 	}
-	if s := wd.status(pid); s != pruvan.StatusUnassigned || !strings.Contains(strings.Join(wd.intents(), ","), "poke:WO-1") {
-		t.Fatalf("after the pull: %q, intents %v", s, wd.intents())
+	if s := wd.status(pid); s != pruvan.StatusUnassigned || len(wd.intents()) != 0 {
+		t.Fatalf("after the pull: %q; a pull pokes nobody: %v", s, wd.intents())
 	}
 	key := psim.ProjectKey(conn, pid)
 	if _, err := wd.sim.SetStatus(wd.ctx, key, "In Progress", time.Time{}); err != nil {
 		t.Fatal(err)
+	}
+	if in := wd.intents(); len(in) != 1 || in[0] != "poke:WO-1" {
+		t.Fatalf("a status report pokes the ticket: %v", in)
 	}
 	if s := wd.status(pid); s != "In Progress" {
 		t.Fatalf("reported: %q", s)
@@ -276,6 +279,17 @@ func TestUploadsAreKeptOnceAndUnaltered(t *testing.T) {
 	}
 	if _, _, err := wd.w.OpenAttachment(wd.ctx, items[0].Attachment()); !vendorapi.IsNotFound(err) {
 		t.Fatalf("a relayed photo is no longer kept: %v", err)
+	}
+	// The order ends: what was not relayed never will be, and its bytes go.
+	if err := wd.w.Close(wd.ctx, "WO-1", pruvan.StatusCancelled); err != nil {
+		t.Fatal(err)
+	}
+	items, _ = wd.w.Items(wd.ctx, "WO-1")
+	if items[1].State != pruvan.ItemFailed || !strings.Contains(items[1].Detail, "ended (Cancelled)") || items[0].State != pruvan.ItemRelayed {
+		t.Fatalf("after the close: %+v", items)
+	}
+	if _, _, err := wd.w.OpenAttachment(wd.ctx, items[1].Attachment()); !vendorapi.IsNotFound(err) {
+		t.Fatalf("an unrelayable photo is no longer kept: %v", err)
 	}
 }
 

@@ -127,8 +127,9 @@ func (c *sourceCall) Validate(ctx context.Context, pushKey string) error {
 
 // WorkOrders serves the projects the tickets made available: with since, those changed since
 // then (closed ones included, so their final client status reaches Pruvan); without, every
-// open one (full refresh). A project served for the first time pokes its ticket (its status
-// moves on from Available).
+// open one (full refresh). A project served for the first time is marked imported (its
+// status moves on from Available at the ticket's next poll). It pokes nobody on purpose:
+// Pruvan's pull must never fail (or wait) because a ticket could not be signalled.
 func (c *sourceCall) WorkOrders(ctx context.Context, since *time.Time) ([]WorkOrder, error) {
 	rs, err := c.w.records()
 	if err != nil {
@@ -163,7 +164,6 @@ func (c *sourceCall) WorkOrders(ctx context.Context, since *time.Time) ([]WorkOr
 			}); err != nil {
 				return nil, storeErr("record import", err)
 			}
-			c.poke(o.ExternalID)
 		}
 	}
 	return out, nil
