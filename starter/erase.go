@@ -18,10 +18,14 @@ type ErasureView struct {
 }
 
 // caller names who made the request for audit entries: the API key's public id (never the
-// key) and its tenant.
+// key) and its tenant, or that it was an operator key.
 func caller(r *http.Request) string {
 	_, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return fmt.Sprintf("API key %s (tenant %s)", store.APIKeyID(strings.TrimSpace(key)), tenantOf(r))
+	id := store.APIKeyID(strings.TrimSpace(key))
+	if isOperator(r) {
+		return "operator API key " + id
+	}
+	return fmt.Sprintf("API key %s (tenant %s)", id, tenantOf(r))
 }
 
 // erasePersonalData removes the requester's personal data of a finished ticket: the store

@@ -97,7 +97,7 @@ func (a *API) listOrLookup(w http.ResponseWriter, r *http.Request) *Problem {
 	if len(v.errs) > 0 {
 		return validationProblem(v.errs)
 	}
-	if c, err := a.Connections.Get(conn); err != nil || c.Tenant != tenantOf(r) {
+	if c, err := a.Connections.Get(conn); err != nil || !canSee(r, c.Tenant) {
 		return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", conn))
 	}
 	resp := ListResponse{Items: []TicketView{}}
@@ -106,7 +106,7 @@ func (a *API) listOrLookup(w http.ResponseWriter, r *http.Request) *Problem {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return problem(http.StatusServiceUnavailable, "could not look the ticket up; retry later")
-	case t.Tenant == tenantOf(r) && (status == "" || t.Status == status) && (attention == nil || t.NeedsAttention == *attention):
+	case canSee(r, t.Tenant) && (status == "" || t.Status == status) && (attention == nil || t.NeedsAttention == *attention):
 		resp.Items = append(resp.Items, a.view(t))
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -137,16 +137,19 @@ const (
 // within seconds while a worker runs, so minutes late means nothing is running the ticket.
 func overdueGrace(interval time.Duration) time.Duration { return max(2*time.Minute, interval/4) }
 
-// stuckTickets lists the tenant's tickets that need an operator, oldest first: parked ones
-// (needs attention, from the read model) and overdue ones. The read model alone cannot tell
+// stuckTickets lists the tenant's tickets (every tenant's, for an operator key) that need an
+// operator, oldest first: parked ones (needs attention, from the read model) and overdue ones. The read model alone cannot tell
 // an overdue safety net (a quiet poll does not write it), so open tickets whose row has not
 // changed for more than twice their poll interval are candidates, and each candidate's live
 // state (next poll, parked, paused) decides.
 func (a *API) stuckTickets(w http.ResponseWriter, r *http.Request) *Problem {
-	ctx, tenant := r.Context(), tenantOf(r)
+	ctx := r.Context()
 	var items []StuckTicketView
 	yes := true
-	f := store.TicketFilter{Tenant: tenant, NeedsAttention: &yes, Limit: store.MaxPageSize}
+	f := store.TicketFilter{Tenant: tenantOf(r), NeedsAttention: &yes, Limit: store.MaxPageSize}
+	if isOperator(r) {
+		f.Tenant, f.AllTenants = "", true
+	}
 	for len(items) < maxStuck {
 		rows, next, err := a.Store.ListTickets(ctx, f)
 		if err != nil {
@@ -164,7 +167,7 @@ func (a *API) stuckTickets(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 		f.Cursor = next
 	}
-	overdue, err := a.overdueTickets(ctx, tenant)
+	overdue, err := a.overdueTickets(ctx, func(tenant string) bool { return canSee(r, tenant) })
 	if err != nil {
 		return problem(http.StatusServiceUnavailable, "could not list tickets; retry later")
 	}
@@ -187,20 +190,21 @@ type candidate struct {
 	interval time.Duration
 }
 
-// overdueTickets checks the tenant's open tickets whose read model is stale.
-func (a *API) overdueTickets(ctx context.Context, tenant string) ([]StuckTicketView, error) {
+// overdueTickets checks the open tickets of the connections visible to the caller whose read
+// model is stale.
+func (a *API) overdueTickets(ctx context.Context, visible func(tenant string) bool) ([]StuckTicketView, error) {
 	var cands []candidate
 	now := time.Now().UTC()
 	for _, id := range a.Connections.IDs() {
 		c, err := a.Connections.Get(id)
-		if err != nil || c.Tenant != tenant {
+		if err != nil || !visible(c.Tenant) {
 			continue
 		}
 		interval := c.PollIntervalOr(a.PollInterval)
 		if interval <= 0 {
 			interval = 15 * time.Minute
 		}
-		rows, err := a.Store.StaleOpenTickets(ctx, store.StaleFilter{Tenant: tenant, Connection: id,
+		rows, err := a.Store.StaleOpenTickets(ctx, store.StaleFilter{Tenant: c.Tenant, Connection: id,
 			UpdatedBefore: now.Add(-2 * interval), Finished: []string{ticket.Done, ticket.Canceled}, Limit: maxOverdueChecks})
 		if err != nil {
 			return nil, err

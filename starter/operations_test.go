@@ -38,9 +38,13 @@ func newOps(t *testing.T) *ops {
 	t.Helper()
 	kit := testkit.New(t, testkit.Options{})
 	mc := mocks.NewClient(t)
-	api := &starter.API{Store: kit.Store, Engine: kit.UseTemporal(mc), Connections: kit.Registry, PollInterval: 15 * time.Minute}
+	api := &starter.API{Store: kit.Store, Engine: kit.UseTemporal(mc), Connections: kit.Registry, PollInterval: 15 * time.Minute,
+		OperatorKeys: []string{opsOperatorKey}}
 	return &ops{t: t, kit: kit, mc: mc, api: api, h: api.Handler()}
 }
+
+// opsOperatorKey is the test API's operator key (every tenant).
+const opsOperatorKey = "op_0123456789abcdef0123456789abcdef"
 
 // call sends a request with the tenant's key (or key, when given) and decodes the JSON answer.
 func (o *ops) call(method, path, body string, key ...string) (int, map[string]any) {
@@ -299,5 +303,50 @@ func TestRemapValidatesThenSignalsAndPokes(t *testing.T) {
 	done := o.ticketRow("remap-done", ticket.Done, time.Now())
 	if code, _ := o.call("POST", "/v1/tickets/"+done.ID+"/remap", `{"mapping":"theworxhub-v1"}`); code != 409 {
 		t.Errorf("finished ticket: %d", code)
+	}
+}
+
+// An operator key works across tenants on every operator endpoint; an erasure it makes is
+// recorded as the operator's.
+func TestOperatorKeySeesEveryTenant(t *testing.T) {
+	o := newOps(t)
+	ctx := context.Background()
+	since := time.Now().Add(-time.Hour)
+	ref := ticket.NewRef(testkit.OtherTenant, testkit.OtherConn, "moon-1")
+	if _, _, err := o.kit.Store.CreateTicket(ctx, store.Ticket{ID: ref.TicketID, Tenant: ref.Tenant, Connection: ref.Connection,
+		ExternalID: "moon-1", WorkflowID: ref.WorkflowID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.kit.Store.UpdateTicketState(ctx, store.TicketState{ID: ref.TicketID, Status: ticket.Canceled, NeedsAttention: true,
+		AttentionReason: "event x could not be delivered", AttentionSince: &since, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	o.ticketRow("sun-1", ticket.Requested, time.Now(), func(s *store.TicketState) { s.NeedsAttention, s.AttentionReason, s.AttentionSince = true, "x", &since })
+
+	count := func(key string) int {
+		t.Helper()
+		code, got := o.call("GET", "/v1/tickets/stuck", "", key)
+		if code != 200 {
+			t.Fatalf("stuck: %d %v", code, got)
+		}
+		return len(got["items"].([]any))
+	}
+	if mine, all := count(o.kit.APIKey), count(opsOperatorKey); mine != 1 || all != 2 {
+		t.Fatalf("stuck: the tenant sees %d (want 1), the operator %d (want 2)", mine, all)
+	}
+	if code, page := o.call("GET", "/v1/tickets?connection=moonrise-twh&externalId=moon-1", "", opsOperatorKey); code != 200 || len(page["items"].([]any)) != 1 {
+		t.Fatalf("operator lookup: %d %v", code, page)
+	}
+	if code, got := o.call("POST", "/v1/events/replay", `{"tenant":"moonrise","since":"2000-01-01T00:00:00Z","dryRun":true}`, opsOperatorKey); code != 200 {
+		t.Fatalf("operator replay of another tenant: %d %v", code, got)
+	}
+	if code, _ := o.call("POST", "/v1/events/replay", `{"tenant":"nobody","since":"2000-01-01T00:00:00Z","dryRun":true}`, opsOperatorKey); code != 404 {
+		t.Fatalf("operator replay of an unknown tenant: %d", code)
+	}
+	if code, got := o.call("DELETE", "/v1/tickets/"+ref.TicketID+"/personal-data", "", opsOperatorKey); code != 200 {
+		t.Fatalf("operator erase: %d %v", code, got)
+	}
+	if lc, _ := o.kit.Store.TicketLifecycle(ctx, ref.TicketID); !strings.HasPrefix(lc.ErasedBy, "operator API key ") || strings.Contains(lc.ErasedBy, opsOperatorKey) {
+		t.Fatalf("erased by %q", lc.ErasedBy)
 	}
 }

@@ -59,8 +59,8 @@ func (a *API) replayEvent(w http.ResponseWriter, r *http.Request) *Problem {
 	if err != nil {
 		return problem(http.StatusServiceUnavailable, "could not read the event; retry later")
 	}
-	t, err := a.Store.GetTicket(r.Context(), tenantOf(r), ev.TicketID)
-	if errors.Is(err, store.ErrNotFound) {
+	t, err := a.Store.GetTicketAnyTenant(r.Context(), ev.TicketID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !canSee(r, t.Tenant)) {
 		return notFound // another tenant's event
 	}
 	if err != nil {
@@ -86,7 +86,8 @@ func (a *API) replayEvent(w http.ResponseWriter, r *http.Request) *Problem {
 }
 
 // replayEvents resends every event of a connection or of the tenant since a time (oldest first,
-// at most engine.MaxReplay per call), in the background; a dry run lists them.
+// at most engine.MaxReplay per call), in the background; a dry run lists them. An operator key
+// names any tenant or connection.
 func (a *API) replayEvents(w http.ResponseWriter, r *http.Request) *Problem {
 	var req ReplayRequest
 	if p := decodeJSON(w, r, &req, false); p != nil {
@@ -111,19 +112,24 @@ func (a *API) replayEvents(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	var conns []string
 	switch {
-	case req.Tenant != "" && req.Tenant != tenant:
+	case req.Tenant != "" && !canSee(r, req.Tenant):
 		return problem(http.StatusNotFound, fmt.Sprintf("tenant %q not found", req.Tenant))
 	case req.Tenant != "":
+		tenant = req.Tenant
 		for _, id := range a.Connections.IDs() {
 			if c, err := a.Connections.Get(id); err == nil && c.Tenant == tenant {
 				conns = append(conns, id)
 			}
 		}
+		if len(conns) == 0 && isOperator(r) {
+			return problem(http.StatusNotFound, fmt.Sprintf("tenant %q has no connections", req.Tenant))
+		}
 	default:
-		if c, err := a.Connections.Get(req.Connection); err != nil || c.Tenant != tenant {
+		c, err := a.Connections.Get(req.Connection)
+		if err != nil || !canSee(r, c.Tenant) {
 			return problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", req.Connection))
 		}
-		conns = []string{req.Connection}
+		tenant, conns = c.Tenant, []string{req.Connection}
 	}
 	var events []store.TicketEvent
 	if len(conns) > 0 {
