@@ -80,7 +80,7 @@ func (e *Engine) CreateTicket(ctx context.Context, conn *connectors.Conn, extern
 	if err := e.Start(ctx, in); err != nil {
 		if created {
 			if derr := e.Store.DeleteTicket(context.WithoutCancel(ctx), ref.TicketID); derr != nil {
-				e.log().Error("undo ticket row", "ticket", ref.TicketID, "error", derr)
+				e.log().Error("undo ticket row", append(ref.LogAttrs(), "error", derr)...)
 			}
 		}
 		return store.Ticket{}, false, err
@@ -121,10 +121,10 @@ func (e *Engine) Execute(ctx context.Context, conn *connectors.Conn, intents []v
 			switch {
 			case errors.Is(err, ErrConflict):
 				c.Failed++
-				e.log().Warn("intake: request changed after its ticket started; kept the original", "connection", conn.ID, "externalId", in.ExternalID)
+				e.log().Warn("intake: request changed after its ticket started; kept the original", ticket.NewRef(conn.Tenant, conn.ID, in.ExternalID).LogAttrs()...)
 			case errors.Is(err, ErrRequestTooLarge):
 				c.Failed++ // a retry cannot shrink it
-				e.log().Warn("intake: request too large for a ticket; not started", "connection", conn.ID, "externalId", in.ExternalID, "error", err)
+				e.log().Warn("intake: request too large for a ticket; not started", append(ticket.NewRef(conn.Tenant, conn.ID, in.ExternalID).LogAttrs(), "error", err)...)
 			case err != nil:
 				return c, err
 			case created:

@@ -477,7 +477,7 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	case errors.Is(err, engine.ErrConflict):
 		return problem(http.StatusConflict, fmt.Sprintf("a ticket with externalId %q already exists on connection %q with a different body", req.ExternalID, req.Connection))
 	case err != nil:
-		a.log().Error("create ticket", "connection", req.Connection, "externalId", req.ExternalID, "error", err)
+		a.log().Error("create ticket", append(ticket.NewRef(conn.Tenant, conn.ID, req.ExternalID).LogAttrs(), "error", err)...)
 		return problem(http.StatusServiceUnavailable, "the ticket could not be recorded or started; nothing was created, retry later")
 	}
 	status := http.StatusOK
@@ -757,7 +757,7 @@ func (a *API) signalHandler(name string) func(http.ResponseWriter, *http.Request
 			return problem(http.StatusConflict, fmt.Sprintf("ticket %s has finished: it no longer accepts %s", t.ID, name))
 		}
 		if err != nil {
-			a.log().Error("signal", "signal", name, "workflowId", t.WorkflowID, "error", err)
+			a.log().Error("signal", append(refOf(t).LogAttrs(), "signal", name, "error", err)...)
 			return problem(http.StatusServiceUnavailable, "the workflow engine is unavailable; retry later")
 		}
 		a.metrics.signals.WithLabelValues(name).Inc()
