@@ -87,6 +87,8 @@ type Ticket struct {
 type SinceReason struct {
 	Since  time.Time `json:"since"`
 	Reason string    `json:"reason"`
+	// Pending: the state a signal just sent leads to, not applied yet (hold's answer).
+	Pending bool `json:"pending,omitempty"`
 }
 
 // TicketLinks are links to other tools (schema TicketLinks).
@@ -276,4 +278,7 @@ type ReplayedEvent struct {
 // Health answers /healthz and /readyz (schema Health).
 type Health struct {
 	Status string `json:"status"`
+	// Database and Temporal are /readyz's components: "ok" or "unavailable".
+	Database string `json:"database,omitempty"`
+	Temporal string `json:"temporal,omitempty"`
 }

@@ -169,6 +169,8 @@ type world struct {
 	checker *apitest.Checker
 	srv     *httptest.Server
 	client  *apiclient.Client
+	// operator uses an operator API key (skip, enable-endpoint).
+	operator *apiclient.Client
 
 	signalErr error // what the next SignalWorkflow answers
 }
@@ -182,11 +184,16 @@ func newWorld(t *testing.T) *world {
 	run.On("GetID").Return("wf").Maybe()
 	run.On("GetRunID").Return("run").Maybe()
 	w.temp.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(run, nil).Maybe()
+	// No worker answers state queries here: handlers that consult the live state decide without it.
+	w.temp.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, errors.New("no worker polls the task queue")).Maybe()
 	w.temp.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).
 		Return(func(context.Context, string, string, string, any) error { return w.signalErr }).Maybe()
 	eng := &engine.Engine{Client: w.temp, TaskQueue: "ticketsync", Store: w.kit.Store, Connections: w.kit.Registry,
 		PollInterval: 15 * time.Minute}
-	api := &starter.API{Store: w.kit.Store, Engine: eng, Connections: w.kit.Registry, PollInterval: 15 * time.Minute}
+	operatorKey := testkit.RandomKey("op_")
+	api := &starter.API{Store: w.kit.Store, Engine: eng, Connections: w.kit.Registry, PollInterval: 15 * time.Minute,
+		OperatorKeys: []string{operatorKey}}
 	w.checker = loadSpec(t).Wrap(t, api.Handler())
 	w.srv = httptest.NewServer(w.checker)
 	t.Cleanup(w.srv.Close)
@@ -195,6 +202,9 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.client = c
+	if w.operator, err = apiclient.New(apiclient.Options{BaseURL: w.srv.URL, APIKey: operatorKey}); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -374,7 +384,7 @@ func TestOpenAPITour(t *testing.T) {
 			func() (*apiclient.SignalAccepted, error) { return w.client.HoldTicket(ctx, id, "vendor migration") },
 			func() (*apiclient.SignalAccepted, error) { return w.client.ResumeTicket(ctx, id) },
 			func() (*apiclient.SignalAccepted, error) { return w.client.RetryTicket(ctx, id) },
-			func() (*apiclient.SignalAccepted, error) { return w.client.SkipTicketEvent(ctx, id) },
+			func() (*apiclient.SignalAccepted, error) { return w.operator.SkipTicketEvent(ctx, id) },
 		} {
 			if res, err := call(); err != nil || !res.Accepted || res.Ticket.ID != id {
 				t.Errorf("signal: %v %+v", err, res)
@@ -472,7 +482,8 @@ func TestOpenAPITour(t *testing.T) {
 			t.Fatal(err)
 		}
 		since := time.Now().Add(-time.Hour).UTC()
-		w.setState(parked.ID, func(s *store.TicketState) {
+		w.setState(parked.ID, func(s *store.TicketState) { // parked on its create: the work system does not have it
+			s.Status, s.RemoteID, s.RemoteStatus = "Submitted", "", ""
 			s.NeedsAttention, s.AttentionReason, s.AttentionSince = true, "the work request is invalid: location is required", &since
 		})
 		if list, err := w.client.ListStuckTickets(ctx); err != nil || len(list.Items) == 0 {
@@ -489,7 +500,7 @@ func TestOpenAPITour(t *testing.T) {
 			t.Errorf("DELETE /v1/tickets/{id}/personal-data: %v", err)
 		}
 		w.expect(409, "DELETE", "/v1/tickets/"+parked.ID+"/personal-data", "")
-		if _, err := w.client.EnableConnectionEndpoint(ctx, "sunrise-twh"); err != nil {
+		if _, err := w.operator.EnableConnectionEndpoint(ctx, "sunrise-twh"); err != nil {
 			t.Errorf("POST /v1/connections/{id}/enable-endpoint: %v", err)
 		}
 		if _, err := w.client.ReplayEvents(ctx, apiclient.ReplayRequest{Connection: "sunrise-twh", Since: since, DryRun: true}); err != nil {

@@ -115,19 +115,23 @@ func (a *API) patchTicket(w http.ResponseWriter, r *http.Request) *Problem {
 	if ticket.IsTerminal(t.Status) {
 		return problem(http.StatusConflict, fmt.Sprintf("ticket %s is %s: its request can no longer be corrected", t.ID, t.Status))
 	}
+	if t.RemoteID != "" {
+		return problem(http.StatusConflict, fmt.Sprintf("the work system already has the request of ticket %s (%s): a correction cannot reach it", t.ID, t.RemoteID))
+	}
 	// The live state knows the parked step and the current request (after earlier patches);
 	// without it, the read model decides and the stored request is the base.
 	base, ok := requestOfRow(t)
 	parkedOnCreate := t.NeedsAttention && t.RemoteID == ""
 	if st, live := a.liveState(r.Context(), t.WorkflowID); live {
-		parkedOnCreate = st.RemoteID == "" && st.NeedsAttention != nil && st.NeedsAttention.Step == ticket.StepCreate
+		if st.RemoteID != "" {
+			return problem(http.StatusConflict, fmt.Sprintf("the work system already has the request of ticket %s (%s): a correction cannot reach it", t.ID, st.RemoteID))
+		}
+		parkedOnCreate = st.NeedsAttention != nil && st.NeedsAttention.Step == ticket.StepCreate
 		if st.Request != nil {
 			base, ok = *st.Request, true
 		}
 	}
 	switch {
-	case t.RemoteID != "":
-		return problem(http.StatusConflict, fmt.Sprintf("the work system already has the request of ticket %s (%s): a correction cannot reach it", t.ID, t.RemoteID))
 	case !parkedOnCreate:
 		return problem(http.StatusConflict, fmt.Sprintf("ticket %s is not parked on its create: only a request the work system refused can be corrected", t.ID))
 	case !ok:
