@@ -10,6 +10,12 @@
 // VerifyPush/ReadPush authenticate Cyprexx's pushes; ToPruvan maps a work order onto a
 // Pruvan project per the contract's field-mapping table.
 //
+// RequestSystem is the request side of a Cyprexx → Pruvan connection (connector.go): Refresh
+// and Full Refresh as its intake (intake.go), the push receiver (hook.go), the relay of photos,
+// surveys and the completion date per the QA settings (notify.go) and validate (validate.go).
+// It publishes work orders to the connection's Pruvan work side, which it gets through
+// vendorapi.WorkPeer.
+//
 // The simulator in ./sim implements the same contract; contract_test.go runs this client
 // against it over real HTTP.
 package cyprexx

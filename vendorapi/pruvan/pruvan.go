@@ -10,6 +10,13 @@
 // Merge models Pruvan's field ownership (source-owned vs shared fields, Auto-Admin, tasks
 // immutable after import) so a connector can tell what an update will and will not change.
 //
+// WorkSystem is the connection's work side (connector.go): since Pruvan pulls, it keeps an
+// order book in the store (book.go) — the projects the request system published and the
+// tickets made available, Pruvan's status reports, the photos and surveys it uploaded — and
+// serves Pruvan's calls from it on /v1/hooks/pruvan/{connection}/… (hooks.go). Uploaded items
+// reach the ticket as feedback (a photo as its attachment, opened with OpenAttachment);
+// Validate (validate.go) reports a missing or refused push key.
+//
 // The simulator in ./sim plays Pruvan in both directions; contract_test.go runs this package
 // against it over real HTTP.
 package pruvan
