@@ -18,9 +18,9 @@ import (
 )
 
 // playDemo runs one demo connection's story through its simulators, as a person following
-// the README tour would.
-var playDemo = map[string]func(t *testing.T, s *Stack){
-	DemoConnection: func(t *testing.T, s *Stack) {
+// the README tour would; conn is the connection (the demo's, or one of a --connections file).
+var playDemo = map[string]func(t *testing.T, s *Stack, conn string){
+	DemoConnection: func(t *testing.T, s *Stack, conn string) {
 		code, created := post(t, s, "/v1/tickets", demoTicket("pair-1"))
 		if code != http.StatusCreated {
 			t.Fatalf("create: %d %v", code, created)
@@ -29,7 +29,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 	},
 	// A citizen's pothole in SeeClickFix becomes a geocoded Cityworks service request; closing
 	// it in Cityworks closes the issue.
-	DemoSCFConnection: func(t *testing.T, s *Stack) {
+	DemoSCFConnection: func(t *testing.T, s *Stack, conn string) {
 		scf := s.Sim(seeClickFixSim.name).Handler.(*scfsim.Server)
 		cw := s.Sim(cityworksSim.name).Handler.(*cwsim.Server)
 		gis := s.Sim(arcgisSim.name).Handler.(*gissim.Server)
@@ -42,7 +42,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 		var sr cwsim.RequestView
 		waitUntil(t, 20*time.Second, "the issue's service request in Cityworks", func() bool {
 			for _, r := range cw.Requests() {
-				if strings.HasPrefix(r.OtherSystemId, "ticketsync:"+DemoSCFConnection+":") {
+				if strings.HasPrefix(r.OtherSystemId, "ticketsync:"+conn+":") {
 					sr = r
 					return true
 				}
@@ -58,21 +58,22 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 		if _, err := cw.SetRequestStatus(sr.RequestId, "close", ""); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, 30*time.Second, "the issue closed in SeeClickFix", func() bool {
+		// Cityworks' change feed reads at most every 30 s (an on-prem server saturates easily).
+		waitUntil(t, 75*time.Second, "the issue closed in SeeClickFix", func() bool {
 			got, ok := scf.Issue(is.ID)
 			return ok && got.Status == scfsim.StatusClosed
 		})
 	},
 	// A Cyprexx work order becomes a Pruvan project at once (push key registered by validate);
 	// the crew's photos go back to Cyprexx, and completing the project sets the completion date.
-	DemoCyprexxConnection: func(t *testing.T, s *Stack) {
+	DemoCyprexxConnection: func(t *testing.T, s *Stack, conn string) {
 		ctx := context.Background()
 		pv := s.Sim(pruvanSim.name).Handler.(*pvsim.Server)
 		cx := s.Sim(cyprexxSim.name).Handler.(*cxsim.Server)
-		if err := pv.Validate(ctx, DemoCyprexxConnection); err != nil {
+		if err := pv.Validate(ctx, conn); err != nil {
 			t.Fatalf("Validate in Pruvan: %v", err)
 		}
-		if code, out := post(t, s, "/v1/connections/"+DemoCyprexxConnection+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
+		if code, out := post(t, s, "/v1/connections/"+conn+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
 			t.Fatalf("connections validate: %d %v", code, out)
 		}
 		wo, err := cx.Issue(cxsim.DefaultVendor, cxsim.WorkOrder{Service: "Lawn Maintenance", Address1: "12 Oak St", City: "Springfield",
@@ -84,7 +85,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 		var project pvsim.Project
 		waitUntil(t, 20*time.Second, "the work order's project in Pruvan", func() bool {
 			for _, p := range pv.Projects() {
-				if p.ClientCode == DemoCyprexxConnection && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
+				if p.ClientCode == conn && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
 					project = p
 					return true
 				}
@@ -107,7 +108,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 		}
 	},
 	// A case resolved at the Cubu desk becomes a TheWorxHub request; Done resolves it in Cubu.
-	DemoCubuConnection: func(t *testing.T, s *Stack) {
+	DemoCubuConnection: func(t *testing.T, s *Stack, conn string) {
 		cubu := s.Sim(cubuSim.name).Handler.(*cubusim.Server)
 		c, err := cubu.QueueUp(cubusim.NewCase{Agent: cubusim.DefaultAgentID, ContactEmail: "resident@example.org",
 			Fields: map[string]string{cubusim.FieldDescription: "Water leak under kitchen sink", cubusim.FieldAddress: "Building A, apt 12",
@@ -124,7 +125,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack){
 		var wr twhsim.WorkRequest
 		waitUntil(t, 10*time.Second, "the case's request in TheWorxHub", func() bool {
 			for _, r := range s.TWH.Requests() {
-				if strings.HasPrefix(r.ExternalReference, "ticketsync:"+DemoCubuConnection+":") {
+				if strings.HasPrefix(r.ExternalReference, "ticketsync:"+conn+":") {
 					wr = r
 					return true
 				}
@@ -151,6 +152,6 @@ func TestDemoConnectionsPlay(t *testing.T) {
 			t.Errorf("demo connection %s has no story in playDemo", d.ID)
 			continue
 		}
-		t.Run(d.ID, func(t *testing.T) { play(t, s) })
+		t.Run(d.ID, func(t *testing.T) { play(t, s, d.ID) })
 	}
 }

@@ -51,7 +51,9 @@ type Options struct {
 	CubuSimPort      int // --cubu-sim-port, default 8308
 	// NoSimRateLimit lifts the simulators' rate limits (benchmarks).
 	NoSimRateLimit bool
-	Logger         *slog.Logger
+	// DatabaseURL, when set, replaces the SQLite store (ticketsync bench --store postgres).
+	DatabaseURL string
+	Logger      *slog.Logger
 }
 
 // SearchAttributes are the custom search attributes a ticket workflow sets (DESIGN.md §3).
@@ -238,6 +240,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	dbURL := "sqlite://" + filepath.Join(opts.DataDir, "ticketsync.db")
 	if opts.Ephemeral {
 		dbURL = "sqlite://:memory:"
+	}
+	if opts.DatabaseURL != "" {
+		dbURL = opts.DatabaseURL
 	}
 	env := config.Env{DatabaseURL: dbURL, TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default",
 		TaskQueue: "ticketsync", HTTPAddr: apiLn.Addr().String(), PollInterval: opts.PollInterval,
