@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -38,6 +37,8 @@ const (
 
 	// casAttempts bounds the optimistic update loop (a record contended this much is a bug).
 	casAttempts = 8
+	// publishTriggerTimeout bounds the push key call after an update (see Publish).
+	publishTriggerTimeout = 5 * time.Second
 )
 
 func collItems(externalID string) string { return "item:" + externalID }
@@ -82,53 +83,6 @@ type ProjectStatus struct {
 
 // IsComplete reports whether Pruvan said the field work is done.
 func (s ProjectStatus) IsComplete() bool { return strings.EqualFold(s.Status, StatusComplete) }
-
-// Item kinds and relay states.
-const (
-	ItemPhoto  = "photo"
-	ItemSurvey = "survey"
-
-	// ItemPending: received, not yet relayed. Relayed, Skipped (the request system's
-	// settings say not to relay it) and Failed (it can never be relayed as it is) are final.
-	ItemPending = "pending"
-	ItemRelayed = "relayed"
-	ItemSkipped = "skipped"
-	ItemFailed  = "failed"
-)
-
-// Item is a photo or survey Pruvan uploaded for a project, with what became of it.
-type Item struct {
-	UUID        string  `json:"uuid"`
-	Kind        string  `json:"kind"` // ItemPhoto or ItemSurvey
-	Picture     Picture `json:"picture"`
-	FileName    string  `json:"fileName,omitempty"`
-	ContentType string  `json:"contentType,omitempty"`
-	Size        int64   `json:"size,omitempty"`
-	SHA256      string  `json:"sha256,omitempty"`
-	// VerificationLink is Pruvan's Validator link for the item (the frame's barcode points
-	// there): kept with the photo's metadata.
-	VerificationLink string    `json:"verificationLink,omitempty"`
-	ReceivedAt       time.Time `json:"receivedAt"`
-
-	State string `json:"state"`
-	// RelayedAs is the request system's id for the item (e.g. a Cyprexx photoId); Target
-	// what it was relayed onto (a task or form id); Detail why it was skipped or failed.
-	RelayedAs string    `json:"relayedAs,omitempty"`
-	Target    string    `json:"target,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	RelayedAt time.Time `json:"relayedAt,omitzero"`
-}
-
-// Upload rebuilds the uploadPictures call of a stored item; body is the photo's bytes (nil
-// for a survey).
-func (it Item) Upload(body io.Reader) Upload {
-	up := Upload{Picture: it.Picture, HasFile: body != nil, FileName: it.FileName, ContentType: it.ContentType,
-		VerificationLink: it.VerificationLink}
-	if body != nil {
-		up.Body = body
-	}
-	return up
-}
 
 // errNoStore: the connection has no record store (a process built without one).
 var errNoStore = &vendorapi.Error{Vendor: Vendor, Op: "order book", Code: "no_store",
@@ -307,7 +261,11 @@ func (w *WorkSystem) Publish(ctx context.Context, externalID string, req vendora
 		}
 	}
 	if pruvanChanged {
-		_ = w.trigger(ctx) // best effort: the change is served on Pruvan's next pull anyway
+		// Best effort, and short: a push receiver waits for this, and the change is served on
+		// Pruvan's next pull anyway.
+		tctx, cancel := context.WithTimeout(ctx, publishTriggerTimeout)
+		_ = w.trigger(tctx)
+		cancel()
 	}
 	return res, nil
 }
@@ -384,30 +342,6 @@ func (w *WorkSystem) Close(ctx context.Context, externalID, finalStatus string) 
 	return nil
 }
 
-// dropUnrelayed: once the source order ended, what was not relayed never will be (the request
-// system refuses items for a closed order), so its bytes are not kept; the items stay, failed.
-func (w *WorkSystem) dropUnrelayed(ctx context.Context, rs vendorapi.Records, externalID, finalStatus string) error {
-	items, err := w.Items(ctx, externalID)
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if it.State != ItemPending && it.State != ItemFailed {
-			continue
-		}
-		if it.State == ItemPending {
-			detail := "the source order ended (" + finalStatus + ") before it was relayed"
-			if err := w.Relay(ctx, externalID, it.UUID, ItemFailed, "", it.Target, detail); err != nil {
-				return err
-			}
-		}
-		if err := rs.DeleteBlob(ctx, photoBlob(it.UUID)); err != nil {
-			return storeErr("drop photo", err)
-		}
-	}
-	return nil
-}
-
 // ReportedStatus is Pruvan's last status report for a project (zero when none yet).
 func (w *WorkSystem) ReportedStatus(ctx context.Context, externalID string) (ProjectStatus, error) {
 	rs, err := w.records()
@@ -416,53 +350,6 @@ func (w *WorkSystem) ReportedStatus(ctx context.Context, externalID string) (Pro
 	}
 	st, _, _, err := getJSON[ProjectStatus](ctx, rs, collStatus, externalID)
 	return st, storeErr("read status", err)
-}
-
-// Items lists the photos and surveys Pruvan uploaded for a project, in arrival order.
-func (w *WorkSystem) Items(ctx context.Context, externalID string) ([]Item, error) {
-	rs, err := w.records()
-	if err != nil {
-		return nil, err
-	}
-	recs, err := rs.List(ctx, collItems(externalID), time.Time{})
-	if err != nil {
-		return nil, storeErr("list items", err)
-	}
-	out := make([]Item, 0, len(recs))
-	for _, r := range recs {
-		var it Item
-		if err := json.Unmarshal(r.Value, &it); err != nil {
-			return nil, fmt.Errorf("pruvan: item %s: %w", r.Key, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
-// Relay records what became of an item in the request system (state ItemRelayed, ItemSkipped
-// or ItemFailed). A relayed or skipped photo's bytes are no longer kept.
-func (w *WorkSystem) Relay(ctx context.Context, externalID, uuid, state, relayedAs, target, detail string) error {
-	rs, err := w.records()
-	if err != nil {
-		return err
-	}
-	_, ok, err := update(ctx, rs, collItems(externalID), uuid, nil, func(it *Item) (bool, error) {
-		it.State, it.RelayedAs, it.Target, it.Detail = state, relayedAs, target, detail
-		it.RelayedAt = w.now().UTC()
-		return true, nil
-	})
-	if err != nil {
-		return storeErr("record relay", err)
-	}
-	if !ok {
-		return &vendorapi.Error{Vendor: Vendor, Op: "record relay", HTTPStatus: 404, Code: "not_found", Message: "no item " + uuid}
-	}
-	if state == ItemRelayed || state == ItemSkipped {
-		if err := rs.DeleteBlob(ctx, photoBlob(uuid)); err != nil {
-			return storeErr("drop relayed photo", err)
-		}
-	}
-	return nil
 }
 
 // pushKey is the push key Pruvan sent to validate ("" when none yet).
