@@ -1,12 +1,17 @@
 package cyprexx_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -124,5 +129,41 @@ func TestCrashAfterCyprexxStoredAPhotoKeepsOneCopy(t *testing.T) {
 	}
 	if st := p.cx.Stats(); st.PhotosStored != 20 || st.PhotoRetries != 1 {
 		t.Fatalf("stored %d, retries %d", st.PhotosStored, st.PhotoRetries)
+	}
+}
+
+// Inside an activity (DeliverEvent) the relay heartbeats its progress: what a dying attempt
+// had done is visible in Temporal, and the next attempt starts after it.
+func TestRelayHeartbeatsItsProgress(t *testing.T) {
+	tap := &photoTap{at: 6}
+	tap.onMatch = func(*http.Request) (*http.Response, bool, error) {
+		return nil, true, errors.New("connection reset by peer")
+	}
+	p := newPair(t, pairOpts{transport: func(next http.RoundTripper) http.RoundTripper { tap.next = next; return tap }})
+	wo, project := p.imported(nil)
+	sent := p.photos(project, psim.PhotoRequest{Count: 8, Category: "After", Task: "Cut grass"})
+
+	var beats []map[string]any
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) {
+		var m map[string]any
+		if err := d.Get(&m); err == nil {
+			beats = append(beats, m)
+		}
+	})
+	deliver := func(ctx context.Context) error {
+		return p.req.Notify(ctx, vendorapi.Notification{ID: "evt-1", Kind: vendorapi.NotifyFeedbackAdded, ExternalID: wo.WorkOrderID,
+			Feedback: &vendorapi.Feedback{ID: pruvan.FeedbackID(sent[0].UUID)}})
+	}
+	env.RegisterActivity(deliver)
+	if _, err := env.ExecuteActivity(deliver); err == nil {
+		t.Fatal("the attempt must fail at photo 6")
+	}
+	if len(beats) == 0 {
+		t.Fatal("no heartbeat")
+	}
+	last := beats[len(beats)-1]
+	if last["relayed"] != float64(5) || last["pending"] != float64(3) || last["workOrder"] != wo.WorkOrderID {
+		t.Fatalf("the last heartbeat must show 5 relayed, 3 to go: %v", last)
 	}
 }
