@@ -55,9 +55,6 @@ func (s *Stack) SaveSimulators() error {
 	return errors.Join(errs...)
 }
 
-// SaveSimulator is SaveSimulators (its name from when TheWorxHub's was the only simulator).
-func (s *Stack) SaveSimulator() error { return s.SaveSimulators() }
-
 func (s *Stack) saveSim(sim *Sim) error {
 	if sim.statePath == "" {
 		return nil
