@@ -29,11 +29,11 @@ const (
 	changeFeedAwarePoll = "feed-aware-poll"
 	// changeBoundedState: seen ids as bounded sets, feedback read only while the outbox has
 	// room (and at most ticket.MaxFeedbackPerPoll per poll), comments beyond the pending budget
-	// recorded instead of queued, long texts clipped (limits.go). History ticket-bounded-v3.
+	// recorded instead of queued, long texts clipped (limits.go). In every *-v3 history.
 	changeBoundedState = "bounded-state"
 	// changeLosslessHandover: the read model is synced before continue-as-new, and what it
 	// could not write plus pending wake-ups travel in the carried state. History
-	// ticket-handover-v3 (two runs).
+	// ticket-handover-v3-run1/-run2.
 	changeLosslessHandover = "lossless-handover"
 	// changeEndpointWait: a disabled endpoint (410 Gone) makes deliveries wait, re-checked
 	// hourly and on retry, instead of abandoning the event. History ticket-endpoint-v3.
