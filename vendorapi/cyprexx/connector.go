@@ -128,8 +128,10 @@ type syncOutcome struct {
 //     is show on its timeline);
 //   - an unchanged one starts it again with the request it was first started with, which the
 //     engine counts as unchanged (and which heals a ticket whose workflow was never started);
-//   - a cancelled order cancels the ticket, a completed one closes the project (auto-close);
-//     a finished order that never had a ticket is left alone.
+//   - a cancelled order cancels the ticket, a completed one closes the project (auto-close)
+//     and pokes the ticket, which then reads it Closed and ends (a finished ticket's poke
+//     counts as unchanged, so seeing the order again changes nothing); a finished order that
+//     never had a ticket is left alone.
 func (r *RequestSystem) sync(ctx context.Context, wo WorkOrder) (syncOutcome, error) {
 	pv, err := r.peer()
 	if err != nil {
