@@ -1,10 +1,9 @@
 package sim
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Faults are injected misbehaviours. Counters ("next N calls") count down as they fire;
@@ -42,50 +41,11 @@ type Faults struct {
 	WebhookBadSignature float64 `json:"webhookBadSignature"`
 }
 
-type faultsAlias Faults
-
 // MarshalJSON writes durations as Go duration strings.
-func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		faultsAlias
-		Latency         string `json:"latency"`
-		SlowCreateDelay string `json:"slowCreateDelay"`
-	}{faultsAlias(f), f.Latency.String(), f.SlowCreateDelay.String()})
-}
+func (f Faults) MarshalJSON() ([]byte, error) { return simkit.MarshalDurations(f) }
 
 // UnmarshalJSON accepts durations as strings ("2s") or integer milliseconds.
-func (f *Faults) UnmarshalJSON(b []byte) error {
-	aux := struct {
-		*faultsAlias
-		Latency         jsonDuration `json:"latency"`
-		SlowCreateDelay jsonDuration `json:"slowCreateDelay"`
-	}{faultsAlias: (*faultsAlias)(f)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	f.Latency, f.SlowCreateDelay = time.Duration(aux.Latency), time.Duration(aux.SlowCreateDelay)
-	return nil
-}
-
-type jsonDuration time.Duration
-
-func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("bad duration %q: %w", s, err)
-		}
-		*d = jsonDuration(v)
-		return nil
-	}
-	ms, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("bad duration %s", b)
-	}
-	*d = jsonDuration(time.Duration(ms * float64(time.Millisecond)))
-	return nil
-}
+func (f *Faults) UnmarshalJSON(b []byte) error { return simkit.UnmarshalDurations(b, f) }
 
 // SetFaults replaces the fault configuration.
 func (s *Server) SetFaults(f Faults) {

@@ -29,8 +29,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -40,6 +40,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Work request statuses of the contract.
@@ -251,7 +253,7 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, cursorKey: make([]byte, 32), tokens: map[string]*token{}}
 	rand.Read(s.cursorKey)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(opts.Seed)
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -323,7 +325,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ---- OAuth ----
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.sleep(r, s.latency())
+	simkit.Sleep(r.Context(), s.latency())
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request")
@@ -360,10 +362,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			delete(s.tokens, k)
 		}
 	}
-	tok := randomHex(24)
+	tok := simkit.RandomHex(24)
 	s.tokens[tok] = &token{client: id, tenant: s.tenantOf(id), expires: now.Add(s.opts.TokenTTL)}
 	s.stats.TokensIssued++
-	writeJSON(w, http.StatusOK, map[string]any{
+	simkit.WriteJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok, "token_type": "Bearer", "expires_in": int64(s.opts.TokenTTL / time.Second),
 	})
 }
@@ -393,23 +395,19 @@ func (s *Server) revokeAllLocked() {
 // handleAPI applies, in order: latency, maintenance page (a front proxy, before auth), OAuth,
 // random token revocation, the sliding rate limit, injected 429/5xx/HTML-200, then the route.
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
-	if !s.sleep(r, s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	s.mu.Lock()
 	f := &s.faults
-	if f.Maintenance > 0 {
-		f.Maintenance--
-		ra := f.RetryAfterSeconds
+	if simkit.Take(&f.Maintenance) {
+		answer := simkit.Page(http.StatusServiceUnavailable, maintenancePage, f.RetryAfterSeconds)
 		s.mu.Unlock()
-		if ra > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-		}
-		writeHTML(w, http.StatusServiceUnavailable, maintenancePage)
+		answer(w)
 		return
 	}
 	tk, authErr := s.authLocked(r)
-	if authErr == nil && f.TokenRevokeRate > 0 && s.rng.Float64() < f.TokenRevokeRate {
+	if authErr == nil && simkit.Chance(s.rng, f.TokenRevokeRate) {
 		tk.revoked = true
 		authErr = errf(http.StatusUnauthorized, "token_expired", "the access token has been revoked")
 	}
@@ -427,27 +425,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	switch {
-	case f.RateLimitBurst > 0:
-		f.RateLimitBurst--
+	kind, answer := simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+		ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}.Inject(s.rng, faultAnswers)
+	if kind == simkit.RateLimited {
 		s.stats.RateLimited++
-		ra := max(f.RetryAfterSeconds, 1)
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(ra))
-		writeError(w, errf(http.StatusTooManyRequests, "rate_limited", "too many requests"))
-		return
-	case f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate:
-		status := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout}[s.rng.IntN(3)]
-		s.mu.Unlock()
-		writeError(w, errf(status, "server_error", "internal error, please retry"))
-		return
-	case f.HTMLOn200 > 0:
-		f.HTMLOn200--
-		s.mu.Unlock()
-		writeHTML(w, http.StatusOK, loginPage)
-		return
 	}
 	s.mu.Unlock()
+	if answer != nil {
+		answer(w)
+		return
+	}
 	s.routeAPI(w, r, tk.tenant)
 }
 
@@ -536,7 +523,7 @@ func (s *Server) routeAPI(w http.ResponseWriter, r *http.Request, tenant string)
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		simkit.WriteJSON(w, http.StatusOK, out)
 	case action == "cancel":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")
@@ -644,30 +631,19 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request, tenant string
 	s.byRef[refKey] = wr.ID
 	s.stats.Creates++
 	s.notifyLocked(wr)
-	var drop, slow bool
 	delay := s.faults.SlowCreateDelay
-	if s.faults.DropAfterCreate > 0 {
-		s.faults.DropAfterCreate--
-		drop = true
-	} else if s.faults.SlowCreate > 0 {
-		s.faults.SlowCreate--
-		slow = true
-	}
+	drop := simkit.Take(&s.faults.DropAfterCreate)
+	slow := !drop && simkit.Take(&s.faults.SlowCreate)
 	s.mu.Unlock()
 	if drop { // committed, but the client never hears about it
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		simkit.DropConnection(w)
+		return
 	}
-	if slow && !s.sleep(r, delay) {
+	if slow && !simkit.Sleep(r.Context(), delay) {
 		return // the client gave up; the request stays committed
 	}
 	w.Header().Set("Location", "/api/v1/workrequests/"+wr.ID)
-	writeJSON(w, http.StatusCreated, map[string]string{"id": wr.ID, "status": StatusPending})
+	simkit.WriteJSON(w, http.StatusCreated, map[string]string{"id": wr.ID, "status": StatusPending})
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -680,7 +656,7 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, tenant string) 
 			items = append(items, s.reqs[id].clone())
 		}
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": nil})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": nil})
 		return
 	}
 	items, next, e := s.feed(tenant, q)
@@ -692,7 +668,7 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, tenant string) 
 	if next != "" {
 		nc = next
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": nc})
+	simkit.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": nc})
 }
 
 // cursorPos is the keyset position after the last item of a page. Keyset paging on
@@ -841,7 +817,7 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request, tenant, id st
 		writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	simkit.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, tenant, id string) {
@@ -885,25 +861,10 @@ func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, tenant, id s
 		writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusCreated, c)
+	simkit.WriteJSON(w, http.StatusCreated, c)
 }
 
 // ---- helpers ----
-
-// sleep waits d unless the client goes away first; it reports whether the client is still there.
-func (s *Server) sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
 
 func (s *Server) latency() time.Duration {
 	s.mu.Lock()
@@ -914,17 +875,11 @@ func (s *Server) latency() time.Duration {
 // decodeBody reads a JSON body; malformed JSON is 400 bad_request (422 is for valid JSON with
 // invalid content). allowEmpty accepts an empty body as "{}".
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) *Error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return errf(http.StatusBadRequest, "bad_request", "cannot read body: %v", err)
-	}
-	if allowEmpty && strings.TrimSpace(string(b)) == "" {
+	err := simkit.ReadJSON(w, r, v, maxBodyBytes)
+	if err == nil || allowEmpty && errors.Is(err, simkit.ErrEmptyBody) {
 		return nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return errf(http.StatusBadRequest, "bad_request", "malformed JSON body: %v", err)
-	}
-	return nil
+	return errf(http.StatusBadRequest, "bad_request", "%v", err)
 }
 
 func deref(p *string) string {
@@ -932,12 +887,6 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return fmt.Sprintf("%x", b)
 }
 
 func newUUID() string {
@@ -948,33 +897,29 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"server_error","message":"encode"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
 func writeError(w http.ResponseWriter, e *Error) {
-	writeJSON(w, e.Status, map[string]*Error{"error": e})
+	simkit.WriteJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
 func writeOAuthError(w http.ResponseWriter, status int, code string) {
-	writeJSON(w, status, map[string]string{"error": code})
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, page)
+	simkit.WriteJSON(w, status, map[string]string{"error": code})
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	writeError(w, errf(http.StatusMethodNotAllowed, "method_not_allowed", "use %s", allow))
+}
+
+// faultAnswers are TWH's bodies for the injected 429, 5xx and HTML-on-200.
+var faultAnswers = simkit.Answers{
+	TooMany: func(w http.ResponseWriter) {
+		writeError(w, errf(http.StatusTooManyRequests, "rate_limited", "too many requests"))
+	},
+	ServerErrors: []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout},
+	ServerError: func(w http.ResponseWriter, status int) {
+		writeError(w, errf(status, "server_error", "internal error, please retry"))
+	},
+	HTMLPage: loginPage,
 }
 
 const maintenancePage = `<!DOCTYPE html><html><head><title>Scheduled maintenance</title></head>` +

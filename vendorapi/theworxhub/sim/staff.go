@@ -2,11 +2,12 @@ package sim
 
 import (
 	"html/template"
-	"mime"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Staff transitions other than accepting (SetCategory) and requestor cancel. OnHold may also
@@ -150,7 +151,7 @@ func fieldError(field, msg string) *Error {
 // page (then the answer is a redirect back to the page).
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	done := func(v any, err error) {
 		switch {
 		case err != nil && form:
@@ -161,16 +162,16 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		case form:
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 		default:
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		}
 	}
 	switch {
 	case p == "" && r.Method == http.MethodGet:
 		s.page(w)
 	case p == "workrequests" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, s.Requests())
+		simkit.WriteJSON(w, http.StatusOK, s.Requests())
 	case p == "faults" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "faults" && (r.Method == http.MethodPut || r.Method == http.MethodPost):
 		var f Faults
 		if e := decodeBody(w, r, &f, false); e != nil {
@@ -178,7 +179,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "reset" && r.Method == http.MethodPost:
 		s.Reset()
 		done(map[string]bool{"ok": true}, nil)
@@ -186,7 +187,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		s.RevokeAll()
 		done(map[string]bool{"ok": true}, nil)
 	case p == "stats" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case strings.HasPrefix(p, "workrequests/"):
 		id, action, _ := strings.Cut(strings.TrimPrefix(p, "workrequests/"), "/")
 		s.staffRequest(w, r, id, action, form, done)
@@ -198,7 +199,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 func (s *Server) staffRequest(w http.ResponseWriter, r *http.Request, id, action string, form bool, done func(any, error)) {
 	if action == "" && r.Method == http.MethodGet {
 		if wr, ok := s.Request(id); ok {
-			writeJSON(w, http.StatusOK, wr)
+			simkit.WriteJSON(w, http.StatusOK, wr)
 		} else {
 			writeError(w, errf(http.StatusNotFound, "not_found", "work request %q not found", id))
 		}
@@ -238,11 +239,6 @@ func (s *Server) staffRequest(w http.ResponseWriter, r *http.Request, id, action
 	default:
 		writeError(w, errf(http.StatusNotFound, "not_found", "no such action %q", action))
 	}
-}
-
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
 func asError(err error) *Error {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 const webhookAttempts = 3
@@ -22,7 +24,7 @@ func (s *Server) notifyLocked(wr *WorkRequest) {
 		return
 	}
 	f := s.faults
-	if f.WebhookDropRate > 0 && s.rng.Float64() < f.WebhookDropRate {
+	if simkit.Chance(s.rng, f.WebhookDropRate) {
 		s.stats.WebhooksDropped++
 		return
 	}
@@ -32,12 +34,12 @@ func (s *Server) notifyLocked(wr *WorkRequest) {
 		ModifiedAt string `json:"modifiedAt"`
 	}{"workrequest.updated", wr.ID, ts(wr.ModifiedAt)})
 	secret := s.opts.WebhookSecret
-	if f.WebhookBadSignature > 0 && s.rng.Float64() < f.WebhookBadSignature {
+	if simkit.Chance(s.rng, f.WebhookBadSignature) {
 		secret += "-not-the-secret"
 	}
 	d := delivery{id: newUUID(), body: body, signature: Sign(secret, body)}
 	copies := 1
-	if f.WebhookDuplicate > 0 && s.rng.Float64() < f.WebhookDuplicate {
+	if simkit.Chance(s.rng, f.WebhookDuplicate) {
 		copies = 2 // as if our acknowledgement had been lost: same delivery id again
 	}
 	for range copies {
@@ -65,14 +67,14 @@ func Sign(secret string, body []byte) string {
 
 func (s *Server) deliver(d delivery, jitter time.Duration) {
 	defer s.wg.Done()
-	if !sleepCtx(s.ctx, jitter) {
+	if !simkit.Sleep(s.ctx, jitter) {
 		return
 	}
 	for attempt := 1; attempt <= webhookAttempts; attempt++ {
 		if s.post(d) {
 			return
 		}
-		if attempt < webhookAttempts && !sleepCtx(s.ctx, time.Duration(attempt)*s.opts.WebhookRetryDelay) {
+		if attempt < webhookAttempts && !simkit.Sleep(s.ctx, time.Duration(attempt)*s.opts.WebhookRetryDelay) {
 			return
 		}
 	}
@@ -100,18 +102,4 @@ func (s *Server) post(d delivery) bool {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
