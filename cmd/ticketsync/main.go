@@ -134,7 +134,7 @@ README). API commands (tickets, connections, events) call the HTTP API at --api
 	root.SetHelpCommandGroupID("local")
 	root.SetCompletionCommandGroupID("local")
 	root.AddCommand(newDevCmd(), newWorkerCmd(), newAPICmd(), newMigrateCmd(), newVersionCmd(),
-		newTicketsCmd(), newConnectionsCmd(), newEventsCmd(), newTenantsCmd())
+		newTicketsCmd(), newConnectionsCmd(), newEventsCmd(), newTenantsCmd(), newBenchCmd())
 	return root
 }
 

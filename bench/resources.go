@@ -1,0 +1,116 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver (--store postgres)
+	"go.temporal.io/sdk/client"
+)
+
+// freshSchema creates an empty schema in the PostgreSQL database and returns a URL whose
+// connections use it, and a function that drops it.
+func freshSchema(ctx context.Context, databaseURL string) (string, func(), error) {
+	db, err := sqlx.Open("postgres", databaseURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("--database-url: %w", err)
+	}
+	schema := "ts_bench_" + randHex(6)
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create schema %s in --database-url: %w", schema, err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		db.Close()
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		drop()
+		return "", nil, fmt.Errorf("--database-url: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// Resources is what the process used: the whole embedded stack runs in it (Temporal server,
+// worker, API), as `ticketsync dev` runs it, next to the bench's own simulators.
+type Resources struct {
+	RSSBytes     int64   `json:"rssBytes"`     // resident set now
+	PeakRSSBytes int64   `json:"peakRssBytes"` // high-water mark (VmHWM)
+	CPUSeconds   float64 `json:"cpuSeconds"`   // user + system since the process started
+	Goroutines   int     `json:"goroutines,omitempty"`
+}
+
+// sampleResources reads /proc/self/status (RSS) and getrusage (CPU).
+func sampleResources() Resources {
+	var r Resources
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				continue
+			}
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			switch k {
+			case "VmRSS":
+				r.RSSBytes = n << 10
+			case "VmHWM":
+				r.PeakRSSBytes = n << 10
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		r.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+	}
+	return r
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// storeBytes is the size of the ticketsync store: SQLite's pages, or PostgreSQL's tables in
+// the run's schema.
+func (e *env) storeBytes(ctx context.Context) (int64, error) {
+	db := e.stack.App.Store.DB()
+	if e.opts.Store == "postgres" {
+		var n int64
+		err := db.GetContext(ctx, &n, `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint
+			FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = current_schema() AND c.relkind = 'r'`)
+		return n, err
+	}
+	var pages, size int64
+	if err := db.GetContext(ctx, &pages, `PRAGMA page_count`); err != nil {
+		return 0, err
+	}
+	if err := db.GetContext(ctx, &size, `PRAGMA page_size`); err != nil {
+		return 0, err
+	}
+	return pages * size, nil
+}
+
+// historyLength is the length of a workflow's current run and that run's id.
+func historyLength(ctx context.Context, c client.Client, workflowID string) (int64, string, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return 0, "", err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	return info.GetHistoryLength(), info.GetExecution().GetRunId(), nil
+}

@@ -1,0 +1,495 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/workflows"
+)
+
+// runner holds one run's moving parts.
+type runner struct {
+	o       Options
+	e       *env
+	tr      *tracker
+	staff   *staff
+	prog    *progress
+	r       *Report
+	exts    []string // every ticket
+	sample  []string // quiet tickets whose history is counted (never changed)
+	changes []string // tickets staff may change
+}
+
+// Run plays the phases and returns the report. The report is returned with what was measured
+// even when a later phase fails (err says which).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.Defaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	rn := &runner{o: o, tr: newTracker(), r: &Report{Started: time.Now().UTC(), Host: host(), Settings: settingsOf(o)}}
+	e, err := start(ctx, &rn.o, rn.tr.arrive)
+	if err != nil {
+		return nil, err
+	}
+	rn.e = e
+	defer e.stop()
+	rn.prog = newProgress(o.Progress, rn)
+	defer rn.prog.stop()
+	rn.r.Resources.Idle = sampleResources()
+	err = rn.play(ctx)
+	rn.finish(ctx)
+	return rn.r, err
+}
+
+func (rn *runner) play(ctx context.Context) error {
+	o := rn.o
+	if o.plays(PhaseCeiling) {
+		rn.prog.enter(PhaseCeiling)
+		c, err := runCeiling(ctx, rn.e.stack.App.Temporal, o.CeilingWorkflows, o.Concurrency, o.WorkflowPollers)
+		if err != nil {
+			return fmt.Errorf("ceiling: %w", err)
+		}
+		rn.r.Ceiling = &c
+	}
+	if err := rn.create(ctx); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	rn.r.Resources.AfterCreate = sampleResources()
+	n := min(o.HistorySample, len(rn.exts)/2)
+	rn.sample, rn.changes = rn.exts[:n], rn.exts[n:]
+	st, err := newStaff(rn.e.twh, rn.tr, rn.changes, 42)
+	if err != nil {
+		return err
+	}
+	rn.staff = st
+	if o.plays(PhaseQuiet) {
+		if err := rn.quiet(ctx); err != nil {
+			return fmt.Errorf("quiet: %w", err)
+		}
+	}
+	if o.plays(PhasePush) {
+		if err := rn.changePhase(ctx, PhasePush, "push (webhook) + feed", true, o.Feed, 0); err != nil {
+			return err
+		}
+	}
+	if o.plays(PhaseNaive) {
+		if err := rn.naive(ctx); err != nil {
+			return fmt.Errorf("naive: %w", err)
+		}
+	}
+	if o.plays(PhaseFeed) {
+		if err := rn.changePhase(ctx, PhaseFeed, "feed only (pushes dropped)", false, true, feedWarmup(o)); err != nil {
+			return err
+		}
+	}
+	if o.plays(PhaseTimer) {
+		if err := rn.changePhase(ctx, PhaseTimer, "timer only (pushes dropped, feed failing)", false, false, timerWarmup(o)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// relaxed is the per-ticket safety-net interval of a quiet ticket whose feed is healthy.
+func relaxed(o Options) time.Duration { return o.PollInterval * workflows.FeedHealthyRelaxFactor }
+
+// feedWarmup is how long after pushes stop the feed takes to notice (its interval grown to the
+// maximum snaps back at the first change no push announced).
+func feedWarmup(o Options) time.Duration { return 3*o.FeedInterval + 5*time.Second }
+
+// timerWarmup is how long after the feed fails the tickets take to tighten their timers.
+func timerWarmup(o Options) time.Duration { return 2*time.Minute + 3*o.FeedInterval + 2*o.PollInterval }
+
+func (rn *runner) create(ctx context.Context) error {
+	o := rn.o
+	rn.prog.enter(PhaseCreate)
+	rn.exts = make([]string, o.Tickets)
+	for i := range rn.exts {
+		rn.exts[i] = fmt.Sprintf("bench-%06d", i)
+	}
+	calls0, _ := rn.e.twhDoor.counts()
+	began := time.Now()
+	sem := make(chan struct{}, o.Concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for _, ext := range rn.exts {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := rn.e.createTicket(ctx, ext); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	// Remote-created: the request exists in TheWorxHub. Requested: its event reached the portal.
+	deadline := time.Now().Add(10*time.Minute + time.Duration(o.Tickets)*50*time.Millisecond)
+	for {
+		n, _ := rn.tr.requestedCount()
+		if rn.e.twh.Stats().Creates >= o.Tickets && n >= o.Tickets {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d requests created and %d Requested at the portal", rn.e.twh.Stats().Creates, o.Tickets, n)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	var lastRemote time.Time
+	for _, wr := range rn.e.twh.Requests() {
+		if wr.CreatedAt.After(lastRemote) {
+			lastRemote = wr.CreatedAt
+		}
+	}
+	_, lastRequested := rn.tr.requestedCount()
+	calls1, _ := rn.e.twhDoor.counts()
+	c := &rn.r.Create
+	c.Tickets, c.Concurrency = o.Tickets, o.Concurrency
+	c.ToRemoteSeconds = lastRemote.Sub(began).Seconds()
+	c.PerSecond = ratio(float64(o.Tickets), c.ToRemoteSeconds)
+	c.ToRequestedSeconds = lastRequested.Sub(began).Seconds()
+	c.RequestedPerSecond = ratio(float64(o.Tickets), c.ToRequestedSeconds)
+	c.VendorCalls = calls1.Sub(calls0)
+	return nil
+}
+
+// remotes are the remote ids of exts.
+func (rn *runner) remotes(exts []string) []string {
+	out := make([]string, len(exts))
+	for i, x := range exts {
+		out[i] = rn.tr.remoteOf(x)
+	}
+	return out
+}
+
+// quiet waits until every ticket had its first safety-net read (from then on its timer runs
+// relaxed), then counts what one relaxed cycle costs with nothing changing.
+func (rn *runner) quiet(ctx context.Context) error {
+	o := rn.o
+	rn.prog.enter(PhaseQuiet + " (settling)")
+	began := time.Now()
+	all := rn.remotes(rn.exts)
+	settle := o.Settle
+	if settle <= 0 {
+		settle = 2*time.Minute + 4*o.PollInterval
+	}
+	for {
+		done := true
+		for _, n := range rn.e.twhDoor.readsOf(all) {
+			if n < 2 { // the read-back after the create, then the first safety-net read
+				done = false
+				break
+			}
+		}
+		if done {
+			break
+		}
+		if time.Since(began) > settle {
+			rn.note("quiet: not every ticket had its first safety-net read within %s; measured anyway", settle)
+			break
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	q := &QuietResult{OpenTickets: len(rn.exts), SettleSeconds: time.Since(began).Seconds()}
+	window := o.QuietWindow
+	if window <= 0 {
+		window = relaxed(o) + relaxed(o)/10
+	}
+	rn.prog.enter(PhaseQuiet)
+	c := rn.e.stack.App.Temporal
+	type mark struct {
+		n   int64
+		run string
+	}
+	wf := make([]string, len(rn.sample))
+	start := make([]mark, len(rn.sample))
+	for i, x := range rn.sample {
+		wf[i] = ticket.WorkflowID(Connection, x)
+		n, run, err := historyLength(ctx, c, wf[i])
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", wf[i], err)
+		}
+		start[i] = mark{n, run}
+	}
+	sampleRemotes := rn.remotes(rn.sample)
+	reads0 := rn.e.twhDoor.readsOf(sampleRemotes)
+	calls0, _ := rn.e.twhDoor.counts()
+	sim0 := rn.e.twh.Stats().APICalls
+	cpu0 := sampleResources().CPUSeconds
+	t0 := time.Now()
+	if err := sleep(ctx, window); err != nil {
+		return err
+	}
+	w := time.Since(t0).Seconds()
+	calls1, _ := rn.e.twhDoor.counts()
+	q.SimAPICalls = int64(rn.e.twh.Stats().APICalls - sim0)
+	q.CPUSeconds = sampleResources().CPUSeconds - cpu0
+	reads1 := rn.e.twhDoor.readsOf(sampleRemotes)
+	q.WindowSeconds = w
+	q.Calls = calls1.Sub(calls0)
+	q.PerTicketDay = map[string]float64{}
+	scale := o.Scale()
+	n := float64(len(rn.exts))
+	for op, v := range q.Calls {
+		f := 86400 / (w * n) // real-time calls (feed reads, tokens)
+		if op == OpGet || op == OpSweep {
+			f /= scale // per-ticket timing follows the poll interval
+		}
+		q.PerTicketDay[op] = float64(v) * f
+		if op != OpToken {
+			q.TotalPerTicketDay += float64(v) * f
+		}
+	}
+	h := &q.History
+	h.Sample = len(rn.sample)
+	var sum, lens float64
+	var polls int64
+	for i := range rn.sample {
+		polls += int64(reads1[i] - reads0[i])
+		n, run, err := historyLength(ctx, c, wf[i])
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", wf[i], err)
+		}
+		lens += float64(n)
+		if run != start[i].run {
+			h.ContinuedAsNew++
+			continue
+		}
+		h.Counted++
+		sum += float64(n - start[i].n)
+	}
+	h.SafetyNetPollsSeen = polls
+	if h.Counted > 0 {
+		h.EventsInWindow = sum / float64(h.Counted)
+		h.PerTicketDay = h.EventsInWindow * 86400 / (w * scale)
+		h.PerTicketMonth = h.PerTicketDay * 30
+		h.MeanHistoryLength = lens / float64(len(rn.sample))
+	}
+	if polls > 0 {
+		h.QuietCycleEvents = sum / float64(polls)
+	}
+	h.MaxRunPollsPerRun = workflows.MaxPollsPerRun
+	h.RunBoundEvents = int(h.QuietCycleEvents * float64(workflows.MaxPollsPerRun))
+	rn.r.Quiet = q
+	return nil
+}
+
+// changePhase plays staff changes with pushes and the feed set as given: first for warmup
+// (reported as the phase's transition), then for the phase's duration; then it waits for the
+// changes in flight.
+func (rn *runner) changePhase(ctx context.Context, name, desc string, push, feed bool, warmup time.Duration) error {
+	rn.e.twhDoor.setPush(push && rn.o.Push)
+	rn.e.twhDoor.feedDown.Store(!(feed && rn.o.Feed))
+	if warmup > 0 {
+		res, err := rn.playPhase(ctx, name+"-transition", desc+", transition", warmup, rn.tr)
+		if err != nil {
+			return err
+		}
+		rn.r.Phases = append(rn.r.Phases, res)
+	}
+	res, err := rn.playPhase(ctx, name, desc, rn.o.Duration, rn.tr)
+	if err != nil {
+		return err
+	}
+	rn.r.Phases = append(rn.r.Phases, res)
+	// Back to the run's settings for what follows.
+	rn.e.twhDoor.setPush(rn.o.Push)
+	rn.e.twhDoor.feedDown.Store(!rn.o.Feed)
+	return nil
+}
+
+func (rn *runner) playPhase(ctx context.Context, name, desc string, d time.Duration, tr *tracker) (PhaseResult, error) {
+	rn.prog.enter(name)
+	calls0, _ := rn.e.twhDoor.counts()
+	cpu0 := sampleResources().CPUSeconds
+	t0 := time.Now()
+	made, skipped, err := rn.staff.play(ctx, tr, name, rn.o.ChangeRate, d)
+	if err != nil {
+		return PhaseResult{}, err
+	}
+	drain := 30*time.Second + 2*relaxed(rn.o)
+	deadline := time.Now().Add(drain)
+	for tr.pendingIn(name) > 0 && time.Now().Before(deadline) {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return PhaseResult{}, err
+		}
+	}
+	lost := tr.dropPending(name)
+	calls1, _ := rn.e.twhDoor.counts()
+	res := PhaseResult{Name: name, Description: desc, Seconds: time.Since(t0).Seconds(), Changes: made, Skipped: skipped,
+		Lost: lost, Latency: summarize(tr.latenciesOf(name)), Calls: calls1.Sub(calls0),
+		CPUSeconds: sampleResources().CPUSeconds - cpu0}
+	if made > 0 {
+		res.GetsPerChange = float64(res.Calls[OpGet]) / float64(made)
+	}
+	return res, nil
+}
+
+// naive runs the cron-poller baseline on the same simulator and workload.
+func (rn *runner) naive(ctx context.Context) error {
+	rn.prog.enter(PhaseNaive + " (priming)")
+	ntr := newTracker()
+	byRemote := map[string]string{}
+	for _, x := range rn.exts {
+		byRemote[rn.tr.remoteOf(x)] = x
+	}
+	nv, err := rn.e.newNaive(ntr, byRemote)
+	if err != nil {
+		return err
+	}
+	if err := nv.prime(ctx); err != nil {
+		return err
+	}
+	_, naive0 := rn.e.twhDoor.counts()
+	cycles0 := nv.cyclesDone()
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- nv.run(pctx) }()
+	res, err := rn.playPhase(ctx, PhaseNaive, fmt.Sprintf("naive cron poller (GET every open ticket every %s)", rn.o.PollInterval), rn.o.Duration, ntr)
+	cancel()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	_, naive1 := rn.e.twhDoor.counts()
+	calls := naive1.Sub(naive0)
+	res.Calls = calls
+	if res.Changes > 0 {
+		res.GetsPerChange = float64(calls[OpGet]) / float64(res.Changes)
+	}
+	nr := &NaiveResult{Phase: res, Cycles: nv.cyclesDone() - cycles0}
+	if nr.Cycles > 0 {
+		nr.CallsPerCycle = float64(calls.Total()) / float64(nr.Cycles)
+		nr.CallsPerTicketDay = nr.CallsPerCycle / float64(len(rn.exts)) * 86400 / rn.o.RealPollInterval.Seconds()
+	}
+	rn.r.Naive = nr
+	return nil
+}
+
+// finish samples resources and the store and computes the comparisons.
+func (rn *runner) finish(ctx context.Context) {
+	r := rn.r
+	r.Finished = time.Now().UTC()
+	r.Resources.End = sampleResources()
+	if rn.o.MemProfile != "" {
+		if err := writeHeapProfile(rn.o.MemProfile); err != nil {
+			rn.note("heap profile not written: %v", err)
+		}
+	}
+	if len(rn.exts) > 0 {
+		r.Resources.RSSPerOpenTicket = float64(r.Resources.End.RSSBytes-r.Resources.Idle.RSSBytes) / float64(len(rn.exts))
+	}
+	if n, err := rn.e.storeBytes(ctx); err == nil {
+		r.Resources.StoreBytes = n
+		if len(rn.exts) > 0 {
+			r.Resources.StorePerTicket = float64(n) / float64(len(rn.exts))
+		}
+	} else {
+		rn.note("store size not read: %v", err)
+	}
+	r.Resources.Note = "one process holds the Temporal server (in-memory SQLite), the worker, the API and the bench's simulators, as `ticketsync dev` runs them; RSS per open ticket is (end − idle) / tickets"
+	r.Comparisons = rn.comparisons()
+}
+
+func (rn *runner) comparisons() []Comparison {
+	r := rn.r
+	var out []Comparison
+	add := func(fig string, ts, base float64, of, unit string) {
+		out = append(out, Comparison{Figure: fig, Ticketsync: ts, Baseline: base, BaselineOf: of, Ratio: ratio(ts, base), Unit: unit})
+	}
+	if r.Ceiling != nil && r.Create.PerSecond > 0 {
+		add("creation throughput (to remote-created)", r.Create.PerSecond, r.Ceiling.PerSecond, "bare Temporal ceiling", "/s")
+	}
+	var naive *Latency
+	var naiveCalls float64
+	if r.Naive != nil {
+		naive, naiveCalls = &r.Naive.Phase.Latency, r.Naive.CallsPerTicketDay
+	}
+	for _, p := range r.Phases {
+		if strings.HasSuffix(p.Name, "-transition") || naive == nil || p.Latency.N == 0 {
+			continue
+		}
+		add("p50 latency, "+p.Description, p.Latency.P50, naive.P50, "naive poller", "ms")
+		add("p99 latency, "+p.Description, p.Latency.P99, naive.P99, "naive poller", "ms")
+	}
+	if q := r.Quiet; q != nil {
+		if naive != nil {
+			add("vendor calls per open ticket-day (quiet)", q.TotalPerTicketDay, naiveCalls, "naive poller", "")
+		}
+		add("vendor calls per open ticket-day (quiet)", q.TotalPerTicketDay, 2, "target", "")
+		if q.History.Counted > 0 {
+			add("history events per quiet ticket-day", q.History.PerTicketDay, 50, "target", "")
+		}
+	}
+	return out
+}
+
+func (rn *runner) note(format string, a ...any) {
+	rn.r.Notes = append(rn.r.Notes, fmt.Sprintf(format, a...))
+}
+
+func settingsOf(o Options) Settings {
+	return Settings{Tickets: o.Tickets, Duration: Duration(o.Duration), ChangeRate: o.ChangeRate,
+		PollInterval: Duration(o.PollInterval), RealPollInterval: Duration(o.RealPollInterval), Scale: o.Scale(),
+		RelaxedInterval: Duration(relaxed(o)), FeedInterval: Duration(o.FeedInterval), Push: o.Push, Feed: o.Feed,
+		Store: o.Store, WorkflowPollers: o.WorkflowPollers, Phases: o.Phases}
+}
+
+func host() Host {
+	h := Host{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			h.LoadAvg1, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	return h
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return errors.Join(errStopped, ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
+}
