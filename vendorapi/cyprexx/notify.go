@@ -55,11 +55,12 @@ type relayProgress struct {
 	Failed    int    `json:"failed"`
 }
 
-// relay sends the project's items that are not relayed yet (failed ones are tried again: the
-// work order may have been fixed). A failure that retrying cannot fix is recorded on the item;
-// it fails the notification only when the notification is about that item (its feedback id),
-// so it parks with the reason while other items keep flowing. It returns the work order it
-// read (nil when there was nothing to relay).
+// relay sends the project's items that are not relayed yet. A failure that retrying cannot
+// fix is recorded on the item; it fails the notification only when the notification is about
+// that item (its feedback id), so the ticket parks with the reason while other items keep
+// flowing — and an operator's retry of that notification tries the item again (the work
+// order may have been fixed meanwhile). It returns the work order it read (nil when there was
+// nothing to relay).
 func (r *RequestSystem) relay(ctx context.Context, ext, own string) (*WorkOrder, error) {
 	pv, err := r.peer()
 	if err != nil {
@@ -70,7 +71,7 @@ func (r *RequestSystem) relay(ctx context.Context, ext, own string) (*WorkOrder,
 		return nil, err
 	}
 	todo := slices.DeleteFunc(slices.Clone(items), func(it pruvan.Item) bool {
-		return it.State != pruvan.ItemPending && it.State != pruvan.ItemFailed
+		return it.State != pruvan.ItemPending && !(it.State == pruvan.ItemFailed && pruvan.FeedbackID(it.UUID) == own)
 	})
 	if len(todo) == 0 {
 		return nil, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
+	"github.com/ticketsync/ticketsync/vendorapi/cyprexx"
 	csim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
 	"github.com/ticketsync/ticketsync/vendorapi/pruvan"
 	psim "github.com/ticketsync/ticketsync/vendorapi/pruvan/sim"
@@ -218,3 +219,40 @@ func TestCompletionHeldUntilRequiredPhotoArrivesThenAutoClose(t *testing.T) {
 }
 
 const cyprexxCompleted = "Completed"
+
+// A photo that does not fit the work order (a category its task does not take) is recorded as
+// failed with the reason; only the notification about it is refused (the ticket parks with
+// the reason), the others flow, and once Cyprexx fixes the task an operator's retry of that
+// notification relays it.
+func TestUnrelayablePhotoParksItsOwnNotificationOnly(t *testing.T) {
+	p := newPair(t, pairOpts{})
+	wo, project := p.imported(nil)
+	damage := p.photos(project, psim.PhotoRequest{Count: 1, Category: "Damage", Task: "Cut grass"})
+	after := p.photos(project, psim.PhotoRequest{Count: 1, Category: "After", Task: "Cut grass"})
+	own := &vendorapi.Feedback{ID: pruvan.FeedbackID(damage[0].UUID)}
+	err := p.notify(vendorapi.NotifyFeedbackAdded, wo.WorkOrderID, ticket.Requested, own)
+	if err == nil || vendorapi.IsRetryable(err) || !strings.Contains(err.Error(), `not "Damage"`) {
+		t.Fatalf("the Damage photo's own notification: %v", err)
+	}
+	if got := p.cx.Photos(wo.WorkOrderID); len(got) != 1 || got[0].SourceID != after[0].UUID {
+		t.Fatalf("the other photo still went: %+v", got)
+	}
+	if err := p.notify(vendorapi.NotifyFeedbackAdded, wo.WorkOrderID, ticket.Requested,
+		&vendorapi.Feedback{ID: pruvan.FeedbackID(after[0].UUID)}); err != nil {
+		t.Fatalf("another item's notification is not held by the failed one: %v", err)
+	}
+	missing := cyprexx.Missing(cyprexx.WorkOrder{}, p.items(wo.WorkOrderID), cyprexx.QA{})
+	if len(missing) != 1 || !strings.Contains(missing[0], "could not be relayed") {
+		t.Fatalf("the failure is listed for the completion: %q", missing)
+	}
+	if _, err := p.cx.SetTasks(wo.WorkOrderID, []csim.Task{{TaskID: "T1", Name: "Cut grass",
+		PhotoCategories: []string{"Before", "After", "Damage"}, MinPhotos: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.notify(vendorapi.NotifyFeedbackAdded, wo.WorkOrderID, ticket.Requested, own); err != nil {
+		t.Fatalf("retry after the fix: %v", err)
+	}
+	if got := p.cx.Photos(wo.WorkOrderID); len(got) != 2 || got[1].Category != "Damage" {
+		t.Fatalf("after the fix: %+v", got)
+	}
+}
