@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -34,5 +35,19 @@ func TestCommentKeptAndParkedWhileWorkSystemIsDown(t *testing.T) {
 	wr := h.remote()
 	if len(wr.Comments) != 1 || wr.Comments[0].Text != "Still leaking" {
 		t.Fatalf("comments at TheWorxHub: %+v", wr.Comments)
+	}
+}
+
+// The timeline shows what the requester wrote, with its author and the work system's id.
+func TestTimelineShowsCommentText(t *testing.T) {
+	h := newHarness(t, "req-comment-text")
+	h.at(time.Minute, func() {
+		h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "The guest bathroom, behind the door", Author: "Ada"})
+	})
+	h.at(5*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.run()
+	d := eventDetail(t, h, ticket.EventCommentForwarded, "The guest bathroom, behind the door")
+	if !strings.Contains(d, "Ada") || !strings.Contains(d, h.remote().Comments[0].ID) {
+		t.Fatalf("timeline: %q", d)
 	}
 }
