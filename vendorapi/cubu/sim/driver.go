@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -172,7 +173,7 @@ func (s *Server) create(nc NewCase, before, after, status, action string) (Case,
 		ID: s.guidLocked(), ParentCaseID: nc.ParentCaseID, ReferenceDate: ref, UnitID: sv.UnitID,
 		ServiceID: sv.ID, ServiceCategoryID: sv.CategoryID, ServiceTypeID: nc.ServiceTypeID, Status: "New",
 		Channel: nc.Channel, Language: nc.Language, Ticket: Ticket{Prefix: sv.TicketPrefix, Number: 100 + s.tickets[sv.ID]},
-		Fields: cloneMap(nc.Fields), TagIDs: slices.Clone(nc.TagIDs), CustomerRecordID: nc.CustomerRecordID,
+		Fields: maps.Clone(nc.Fields), TagIDs: slices.Clone(nc.TagIDs), CustomerRecordID: nc.CustomerRecordID,
 		UseCustomerContactInfo: nc.UseCustomerContactInfo, ContactEmail: nc.ContactEmail,
 		ContactPhoneNumber: nc.ContactPhoneNumber, Appointment: nc.Appointment, CreatedAt: now, UpdatedAt: now,
 	}

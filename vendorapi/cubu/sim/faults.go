@@ -1,10 +1,9 @@
 package sim
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Faults are injected misbehaviours. Counters ("next N") count down as they fire; rates are
@@ -47,45 +46,11 @@ type Faults struct {
 	HookExtraFields bool `json:"hookExtraFields"`
 }
 
-type faultsAlias Faults
-
 // MarshalJSON writes Latency as a Go duration string.
-func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		faultsAlias
-		Latency string `json:"latency"`
-	}{faultsAlias(f), f.Latency.String()})
-}
+func (f Faults) MarshalJSON() ([]byte, error) { return simkit.MarshalDurations(f) }
 
 // UnmarshalJSON accepts Latency as a string ("2s") or integer milliseconds.
-func (f *Faults) UnmarshalJSON(b []byte) error {
-	aux := struct {
-		*faultsAlias
-		Latency json.RawMessage `json:"latency"`
-	}{faultsAlias: (*faultsAlias)(f)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	if len(aux.Latency) == 0 || string(aux.Latency) == "null" {
-		f.Latency = 0
-		return nil
-	}
-	var s string
-	if json.Unmarshal(aux.Latency, &s) == nil {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("bad latency %q: %w", s, err)
-		}
-		f.Latency = d
-		return nil
-	}
-	ms, err := strconv.ParseFloat(string(aux.Latency), 64)
-	if err != nil {
-		return fmt.Errorf("bad latency %s", aux.Latency)
-	}
-	f.Latency = time.Duration(ms * float64(time.Millisecond))
-	return nil
-}
+func (f *Faults) UnmarshalJSON(b []byte) error { return simkit.UnmarshalDurations(b, f) }
 
 // SetFaults replaces the fault configuration.
 func (s *Server) SetFaults(f Faults) {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Sign returns the Authorization value Cubu sends: "HMAC " + base64(HMAC-SHA256(key = the
@@ -25,11 +27,9 @@ func (s *Server) prepareLocked(hook, caseID string, body []byte) Delivery {
 	s.seq++
 	d := Delivery{Seq: s.seq, Hook: hook, URL: s.hookURL(hook), CaseID: caseID, Body: string(body), Signing: "none"}
 	switch {
-	case s.faults.HookUnsigned > 0:
-		s.faults.HookUnsigned--
+	case simkit.Take(&s.faults.HookUnsigned):
 	case s.opts.HMACSecret == "":
-	case s.faults.HookBadSignature > 0:
-		s.faults.HookBadSignature--
+	case simkit.Take(&s.faults.HookBadSignature):
 		d.Signing, d.Authorization = "bad", Sign(s.opts.HMACSecret+"-not-the-secret", body)
 	default:
 		d.Signing, d.Authorization = "valid", Sign(s.opts.HMACSecret, body)

@@ -4,9 +4,10 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // ---- Azure AD token endpoint ----
@@ -16,7 +17,7 @@ import (
 // {error, error_description, error_codes} with 400 (invalid_client, invalid_scope,
 // unsupported_grant_type, unknown tenant) or 503 (outage fault).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	if !sleep(r.Context(), s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -39,8 +40,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		aadError(w, status, code, aadsts, msg)
 	}
 	switch {
-	case s.faults.TokenOutage > 0:
-		s.faults.TokenOutage--
+	case simkit.Take(&s.faults.TokenOutage):
 		fail(http.StatusServiceUnavailable, "temporarily_unavailable", 50001, "The service is temporarily unavailable.")
 	case !strings.EqualFold(tenant, s.opts.TenantID):
 		fail(http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found.", tenant))
@@ -65,12 +65,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.tokens[tok] = &token{expires: now.Add(s.opts.TokenTTL)}
 		s.stats.TokensIssued++
 		secs := int64(s.opts.TokenTTL / time.Second)
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
 	}
 }
 
 func aadError(w http.ResponseWriter, status int, code string, aadsts int, msg string) {
-	writeJSON(w, status, map[string]any{
+	simkit.WriteJSON(w, status, map[string]any{
 		"error":             code,
 		"error_description": fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: 00000000-0000-0000-0000-000000000000\r\nTimestamp: %s", aadsts, msg, time.Now().UTC().Format("2006-01-02 15:04:05Z")),
 		"error_codes":       []int{aadsts},
@@ -88,30 +88,26 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %d: %s", e.Status, e.ErrorCode, e.Message) }
 
-func writeAPIError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
+func writeAPIError(w http.ResponseWriter, e *apiError) { simkit.WriteJSON(w, e.Status, e) }
 
 // handleAPI applies, in order: latency, the maintenance page (front door, before auth),
 // bearer auth (with random revocation), injected 429/5xx/HTML-200, then the route and role.
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
-	if !sleep(r.Context(), s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	app, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	op, role, handler := s.route(r.Method, rest)
 	s.mu.Lock()
 	f := &s.faults
-	if f.Maintenance > 0 {
-		f.Maintenance--
-		ra := f.RetryAfterSeconds
+	if simkit.Take(&f.Maintenance) {
+		answer := simkit.Page(http.StatusServiceUnavailable, maintenancePage, f.RetryAfterSeconds)
 		s.mu.Unlock()
-		if ra > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-		}
-		writeHTML(w, http.StatusServiceUnavailable, maintenancePage)
+		answer(w)
 		return
 	}
 	tk, msg := s.authLocked(r)
-	if tk != nil && f.TokenRevokeRate > 0 && s.rng.Float64() < f.TokenRevokeRate {
+	if tk != nil && simkit.Chance(s.rng, f.TokenRevokeRate) {
 		tk.revoked = true
 		tk, msg = nil, "the access token has been revoked"
 	}
@@ -126,25 +122,17 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if op != "" {
 		s.stats.Ops[op]++
 	}
-	switch {
-	case f.RateLimitBurst > 0:
-		f.RateLimitBurst--
+	kind, answer := simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+		ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}.Inject(s.rng, faultAnswers)
+	switch kind {
+	case simkit.RateLimited:
 		s.stats.RateLimited++
-		ra := max(f.RetryAfterSeconds, 1)
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(ra))
-		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Message: "Rate limit is exceeded. Try again later."})
-		return
-	case f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate:
-		status := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[s.rng.IntN(3)]
+	case simkit.ServerError:
 		s.stats.ServerErrors++
+	}
+	if answer != nil {
 		s.mu.Unlock()
-		writeAPIError(w, &apiError{Status: status, Message: "An unexpected error occurred."})
-		return
-	case f.HTMLOn200 > 0:
-		f.HTMLOn200--
-		s.mu.Unlock()
-		writeHTML(w, http.StatusOK, loginPage)
+		answer(w)
 		return
 	}
 	appOK := strings.EqualFold(app, s.opts.ApplicationID)
@@ -163,6 +151,18 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	default:
 		handler(w, r)
 	}
+}
+
+// faultAnswers are Cubu's bodies for the injected 429, 5xx and HTML-on-200 (a sign-in page).
+var faultAnswers = simkit.Answers{
+	TooMany: func(w http.ResponseWriter) {
+		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Message: "Rate limit is exceeded. Try again later."})
+	},
+	ServerErrors: []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable},
+	ServerError: func(w http.ResponseWriter, status int) {
+		writeAPIError(w, &apiError{Status: status, Message: "An unexpected error occurred."})
+	},
+	HTMLPage: loginPage,
 }
 
 // route maps "<rest of path>" to an operation name, the role it needs and its handler.
@@ -217,7 +217,7 @@ func (s *Server) apiResolve(w http.ResponseWriter, r *http.Request, userID, case
 		writeAPIError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"caseTimestamp": timestamp(c.UpdatedAt)})
+	simkit.WriteJSON(w, http.StatusOK, map[string]string{"caseTimestamp": timestamp(c.UpdatedAt)})
 }
 
 // activeCase is an entry of the active-cases list: fields and tags are null there.
@@ -247,7 +247,7 @@ func (s *Server) apiActiveCases(w http.ResponseWriter, userID string) {
 		}
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	simkit.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiQueueUp(w http.ResponseWriter, r *http.Request, serviceID string) {
@@ -268,7 +268,7 @@ func (s *Server) apiQueueUp(w http.ResponseWriter, r *http.Request, serviceID st
 		writeAPIError(w, toAPIError(err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"caseId": c.ID, "status": c.Status, "ticket": c.Ticket,
+	simkit.WriteJSON(w, http.StatusCreated, map[string]any{"caseId": c.ID, "status": c.Status, "ticket": c.Ticket,
 		"caseTimestamp": timestamp(c.UpdatedAt)})
 }
 

@@ -33,14 +33,16 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Case statuses. A booked appointment is Pending until check-in; walk-ins and checked-in
@@ -198,7 +200,7 @@ func New(opts Options) *Server {
 	opts.HookBaseURL = strings.TrimRight(opts.HookBaseURL, "/")
 	s := &Server{opts: opts, tokens: map[string]*token{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(opts.Seed)
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -246,7 +248,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Ops = cloneMap(s.stats.Ops)
+	st.Ops = maps.Clone(s.stats.Ops)
 	return st
 }
 
@@ -326,59 +328,11 @@ func (s *Server) agent(id string) (Agent, bool) {
 	return Agent{}, false
 }
 
-// sleep waits d unless the request goes away first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"message":"encode"}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, page)
-}
-
 // readJSON decodes a JSON body of at most maxBodyBytes; empty counts as {} when allowEmpty.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return fmt.Errorf("cannot read body: %v", err)
-	}
-	if allowEmpty && strings.TrimSpace(string(b)) == "" {
+	err := simkit.ReadJSON(w, r, v, maxBodyBytes)
+	if allowEmpty && errors.Is(err, simkit.ErrEmptyBody) {
 		return nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("malformed JSON body: %v", err)
-	}
-	return nil
+	return err
 }

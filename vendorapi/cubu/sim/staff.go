@@ -3,19 +3,20 @@ package sim
 import (
 	"errors"
 	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // handleStaff serves the control API under /_sim/. POSTs take JSON, or the HTML page's form
 // fields (then the answer redirects back to the page with a message).
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	if form {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		if err := r.ParseForm(); err != nil {
@@ -28,28 +29,28 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	case p == "" && get:
 		s.page(w, r.URL.Query().Get("msg"))
 	case p == "config" && get:
-		writeJSON(w, http.StatusOK, s.config())
+		simkit.WriteJSON(w, http.StatusOK, s.config())
 	case p == "cases" && get:
-		writeJSON(w, http.StatusOK, s.Cases())
+		simkit.WriteJSON(w, http.StatusOK, s.Cases())
 	case p == "cases" && post:
 		s.staffCreate(w, r, form)
 	case p == "deliveries" && get:
-		writeJSON(w, http.StatusOK, s.Deliveries())
+		simkit.WriteJSON(w, http.StatusOK, s.Deliveries())
 	case p == "faults" && get:
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "faults" && form && post:
 		s.SetFaults(hookFaultsFromForm(s.Faults(), r.PostForm))
 		back(w, r, "faults updated")
 	case p == "faults" && (r.Method == http.MethodPut || post):
 		var f Faults
 		if err := readJSON(w, r, &f, false); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+			simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "stats" && get:
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case p == "reset" && post:
 		s.Reset()
 		done(w, r, form, map[string]bool{"ok": true}, nil, "reset")
@@ -68,7 +69,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		id, action, _ := strings.Cut(strings.TrimPrefix(p, "cases/"), "/")
 		s.staffCase(w, r, id, action, form)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such control endpoint " + r.Method + " " + r.URL.Path})
+		simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "no such control endpoint " + r.Method + " " + r.URL.Path})
 	}
 }
 
@@ -83,7 +84,7 @@ func (s *Server) staffCreate(w http.ResponseWriter, r *http.Request, form bool) 
 	if form {
 		in = actionFromForm(r.PostForm)
 	} else if err := readJSON(w, r, &in, false); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 		return
 	}
 	in.by = viaAgent
@@ -103,22 +104,22 @@ func (s *Server) staffCreate(w http.ResponseWriter, r *http.Request, form bool) 
 func (s *Server) staffCase(w http.ResponseWriter, r *http.Request, id, action string, form bool) {
 	if action == "" && r.Method == http.MethodGet {
 		if c, ok := s.Case(id); ok {
-			writeJSON(w, http.StatusOK, c)
+			simkit.WriteJSON(w, http.StatusOK, c)
 		} else {
-			writeJSON(w, http.StatusNotFound, map[string]string{"message": "case " + id + " not found"})
+			simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "case " + id + " not found"})
 		}
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "use POST"})
+		simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "use POST"})
 		return
 	}
 	var in actionInput
 	if form {
 		in = actionFromForm(r.PostForm)
 	} else if err := readJSON(w, r, &in, true); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 		return
 	}
 	if action == "act" && form { // the page's row form names the action in its button
@@ -140,7 +141,7 @@ func (s *Server) staffCase(w http.ResponseWriter, r *http.Request, id, action st
 	case "assign":
 		c, err = s.Assign(id, in.Agent)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such action " + action})
+		simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "no such action " + action})
 		return
 	}
 	done(w, r, form, actionResult(c, err), err, action+" "+c.Ticket.String()+": done")
@@ -169,23 +170,18 @@ func done(w http.ResponseWriter, r *http.Request, form bool, v any, err error, o
 			back(w, r, msg)
 			return
 		}
-		writeJSON(w, ae.Status, ae)
+		simkit.WriteJSON(w, ae.Status, ae)
 		return
 	}
 	if form {
 		back(w, r, okMsg)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	simkit.WriteJSON(w, http.StatusOK, v)
 }
 
 func back(w http.ResponseWriter, r *http.Request, msg string) {
 	http.Redirect(w, r, "/_sim/?msg="+url.QueryEscape(msg), http.StatusSeeOther)
-}
-
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
 // actionFromForm reads the page's forms: field_<fieldTypeId> inputs become Fields.

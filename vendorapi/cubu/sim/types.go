@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -112,7 +113,7 @@ type Case struct {
 
 func (c *Case) clone() Case {
 	out := *c
-	out.Fields = cloneMap(c.Fields)
+	out.Fields = maps.Clone(c.Fields)
 	out.TagIDs = slices.Clone(c.TagIDs)
 	out.Notes = slices.Clone(c.Notes)
 	out.FieldUpdates = slices.Clone(c.FieldUpdates)
