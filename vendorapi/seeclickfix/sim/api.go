@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Page sizes of the contract.
@@ -311,10 +313,10 @@ func (s *Server) apiAddComment(req *request, rawID string) {
 		p.YouTubeURL = in.str("youtube_url")
 	}
 	if moderate {
-		writeJSON(req.w, http.StatusAccepted, map[string]any{"metadata": map[string]bool{"moderated": true}})
+		simkit.WriteJSON(req.w, http.StatusAccepted, map[string]any{"metadata": map[string]bool{"moderated": true}})
 		return
 	}
-	writeJSON(req.w, http.StatusCreated, s.reply(req, is, c))
+	simkit.WriteJSON(req.w, http.StatusCreated, s.reply(req, is, c))
 }
 
 // addCommentLocked stores a comment (pending when moderated) and records the post.
@@ -362,7 +364,7 @@ func (s *Server) apiTransition(req *request, rawID, action string) {
 	if in.has("youtube_url") {
 		is.Posts[len(is.Posts)-1].YouTubeURL = in.str("youtube_url")
 	}
-	writeJSON(req.w, http.StatusCreated, s.reply(req, is, c))
+	simkit.WriteJSON(req.w, http.StatusCreated, s.reply(req, is, c))
 }
 
 // transitionLocked applies a status change by u with its (required) comment. Any user may

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // privateQuestion is SCF Connect's rule: imported questions about e-mail or phone are private.
@@ -65,7 +67,7 @@ func (s *Server) apiUpsertCityworks(req *request, rawRemote string) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(req.w, status, map[string]any{
+	simkit.WriteJSON(req.w, status, map[string]any{
 		"id": wire.ID, "title": wire.Title, "organization": wire.Organization, "questions": wire.Questions,
 		"agency_id": rt.AgencyID, "remote_kind": rt.RemoteKind, "remote_id": rt.RemoteID, "active": rt.Active,
 	})

@@ -1,12 +1,11 @@
 package sim
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Faults are injected misbehaviours. Counters ("next N calls") count down as they fire;
@@ -37,45 +36,11 @@ type Faults struct {
 	ModerateIssues   int `json:"moderateIssues"`
 }
 
-type faultsAlias Faults
-
 // MarshalJSON writes Latency as a Go duration string.
-func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		faultsAlias
-		Latency string `json:"latency"`
-	}{faultsAlias(f), f.Latency.String()})
-}
+func (f Faults) MarshalJSON() ([]byte, error) { return simkit.MarshalDurations(f) }
 
 // UnmarshalJSON accepts Latency as a string ("2s") or integer milliseconds.
-func (f *Faults) UnmarshalJSON(b []byte) error {
-	aux := struct {
-		*faultsAlias
-		Latency json.RawMessage `json:"latency"`
-	}{faultsAlias: (*faultsAlias)(f)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	f.Latency = 0
-	if len(aux.Latency) == 0 || string(aux.Latency) == "null" {
-		return nil
-	}
-	var s string
-	if json.Unmarshal(aux.Latency, &s) == nil {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("bad latency %q: %w", s, err)
-		}
-		f.Latency = d
-		return nil
-	}
-	ms, err := strconv.ParseFloat(string(aux.Latency), 64)
-	if err != nil {
-		return fmt.Errorf("bad latency %s", aux.Latency)
-	}
-	f.Latency = time.Duration(ms * float64(time.Millisecond))
-	return nil
-}
+func (f *Faults) UnmarshalJSON(b []byte) error { return simkit.UnmarshalDurations(b, f) }
 
 // SetFaults replaces the fault configuration.
 func (s *Server) SetFaults(f Faults) {
@@ -105,53 +70,60 @@ func (s *Server) latency() time.Duration {
 	return s.faults.Latency
 }
 
-// injectLocked picks the injected answer for this call, if any, and returns the function that
-// writes it (called after the lock is released).
-func (s *Server) injectLocked(w http.ResponseWriter, r *http.Request) func() {
+// injectLocked picks the injected answer for this call, if any, and returns its writer (called
+// after the lock is released).
+func (s *Server) injectLocked(r *http.Request) func(http.ResponseWriter) {
 	f := &s.faults
-	switch {
-	case f.Forbidden > 0:
-		f.Forbidden--
+	if simkit.Take(&f.Forbidden) {
 		s.stats.Forbidden++
-		return func() { writeErr(w, errMessage(http.StatusForbidden, msgAbuse)) }
-	case f.RateLimitBurst > 0:
-		f.RateLimitBurst--
-		s.stats.RateLimited++
-		ra := f.RetryAfterSeconds
-		return func() {
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-			writeErr(w, errMessage(http.StatusTooManyRequests, "Too Many Requests"))
-		}
-	case f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate:
-		s.stats.Faulted++
-		switch s.rng.IntN(3) {
-		case 0:
-			return func() { w.WriteHeader(http.StatusInternalServerError) }
-		case 1:
-			return func() { writeHTML(w, http.StatusBadGateway, errorPage) }
-		default:
-			return func() { writeHTML(w, http.StatusServiceUnavailable, maintenancePage) }
-		}
-	case f.HTMLOn200 > 0:
-		f.HTMLOn200--
-		s.stats.Faulted++
-		return func() { writeHTML(w, http.StatusOK, signInPage) }
-	case f.Redirects > 0:
-		f.Redirects--
-		s.stats.Redirects++
-		status := http.StatusMovedPermanently
-		if f.Redirects%2 == 1 {
-			status = http.StatusFound
-		}
-		// Under /moved already? /moved/moved/… is served the same.
-		target := f.RedirectBase + "/moved" + r.URL.Path
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		return func() {
-			w.Header().Set("Location", target)
-			writeJSON(w, status, map[string]string{"message": "Moved"})
-		}
+		return func(w http.ResponseWriter) { writeErr(w, errMessage(http.StatusForbidden, msgAbuse)) }
 	}
-	return nil
+	kind, answer := simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+		ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}.Inject(s.rng, faultAnswers)
+	switch kind {
+	case simkit.RateLimited:
+		s.stats.RateLimited++
+	case simkit.ServerError, simkit.HTMLOn200:
+		s.stats.Faulted++
+	}
+	if answer != nil {
+		return answer
+	}
+	if !simkit.Take(&f.Redirects) {
+		return nil
+	}
+	s.stats.Redirects++
+	status := http.StatusMovedPermanently
+	if f.Redirects%2 == 1 {
+		status = http.StatusFound
+	}
+	// Under /moved already? /moved/moved/… is served the same.
+	target := f.RedirectBase + "/moved" + r.URL.Path
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Location", target)
+		simkit.WriteJSON(w, status, map[string]string{"message": "Moved"})
+	}
+}
+
+// faultAnswers are SCF's answers for the injected 429 and HTML-on-200, and its 5xx: an empty
+// 500 from the app, a 502 error page or the 503 maintenance page from the front end.
+var faultAnswers = simkit.Answers{
+	TooMany: func(w http.ResponseWriter) {
+		writeErr(w, errMessage(http.StatusTooManyRequests, "Too Many Requests"))
+	},
+	ServerErrors: []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable},
+	ServerError: func(w http.ResponseWriter, status int) {
+		switch status {
+		case http.StatusBadGateway:
+			simkit.WriteHTML(w, status, errorPage)
+		case http.StatusServiceUnavailable:
+			simkit.WriteHTML(w, status, maintenancePage)
+		default:
+			w.WriteHeader(status)
+		}
+	},
+	HTMLPage: signInPage,
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // storeMediaLocked keeps an uploaded image and returns its key (/files/{key}/…, /_media/{key}).
@@ -28,7 +30,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request, rest string)
 }
 
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request, key string) {
-	if !sleep(r, s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	s.mu.Lock()

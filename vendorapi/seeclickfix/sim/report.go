@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // apiCreate is POST /issues: a report (JSON, form or multipart with answers[issue_image]);
@@ -34,12 +36,12 @@ func (s *Server) apiCreate(req *request) {
 		s.faults.ModerateIssues--
 		s.stats.Moderated++
 		is.Pending = true
-		writeJSON(req.w, http.StatusAccepted, map[string]any{"metadata": map[string]bool{"moderated": true}})
+		simkit.WriteJSON(req.w, http.StatusAccepted, map[string]any{"metadata": map[string]bool{"moderated": true}})
 		return
 	}
 	v := s.viewLocked(req, false)
 	req.w.Header().Set("Location", v.api("/issues/%d", is.ID))
-	writeJSON(req.w, http.StatusCreated, v.issue(is))
+	simkit.WriteJSON(req.w, http.StatusCreated, v.issue(is))
 }
 
 // newIssueLocked validates a report and stores it. strict applies the report form's rules

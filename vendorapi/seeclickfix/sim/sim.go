@@ -47,12 +47,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Defaults used when Options leave a field zero.
@@ -200,7 +203,7 @@ func New(opts Options) *Server {
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	s := &Server{opts: opts, orgID: opts.OrganizationID,
 		org: "/organizations/" + strconv.FormatInt(opts.OrganizationID, 10)}
-	s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(opts.Seed)
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -244,10 +247,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Ops = make(map[string]int, len(s.stats.Ops))
-	for k, v := range s.stats.Ops {
-		st.Ops[k] = v
-	}
+	st.Ops = maps.Clone(s.stats.Ops)
 	return st
 }
 
@@ -289,7 +289,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.handleAPI(w, r, rest)
 			return
 		}
-		writeJSON(w, http.StatusNotFound, errMessage(404, "Not Found").Body)
+		simkit.WriteJSON(w, http.StatusNotFound, errMessage(404, "Not Found").Body)
 	case strings.HasPrefix(p, "/files/"):
 		s.handleFile(w, r, strings.TrimPrefix(p, "/files/"))
 	case strings.HasPrefix(p, "/_media/"):
@@ -297,7 +297,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/_sim" || strings.HasPrefix(p, "/_sim/"):
 		s.handleStaff(w, r)
 	default:
-		writeJSON(w, http.StatusNotFound, errMessage(404, "Not Found").Body)
+		simkit.WriteJSON(w, http.StatusNotFound, errMessage(404, "Not Found").Body)
 	}
 }
 
@@ -315,7 +315,7 @@ type request struct {
 // proxy, before auth), auth, the blacklist, the rate limit, injected 403/429/5xx/HTML-200 and
 // redirects, then the route.
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request, path string) {
-	if !sleep(r, s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	if strings.TrimSpace(r.Header.Get("User-Agent")) == "" {
@@ -337,11 +337,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request, path string) 
 	s.mu.Lock()
 	s.sweepLocked()
 	f := &s.faults
-	if f.HTMLPages > 0 {
-		f.HTMLPages--
+	if simkit.Take(&f.HTMLPages) {
 		s.stats.Faulted++
 		s.mu.Unlock()
-		writeHTML(w, http.StatusServiceUnavailable, maintenancePage)
+		simkit.WriteHTML(w, http.StatusServiceUnavailable, maintenancePage)
 		return
 	}
 	caller, authErr := s.authLocked(r)
@@ -373,9 +372,9 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request, path string) 
 		writeErr(w, errMessage(http.StatusTooManyRequests, "Too Many Requests"))
 		return
 	}
-	if e := s.injectLocked(w, r); e != nil {
+	if answer := s.injectLocked(r); answer != nil {
 		s.mu.Unlock()
-		e()
+		answer(w)
 		return
 	}
 	if req.scoped && (caller == nil || !caller.Member) {
@@ -435,24 +434,14 @@ func (s *Server) count(f func(*Stats)) {
 
 // ---- responses ----
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, nil
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeErr(w http.ResponseWriter, e *Error) { writeJSON(w, e.Status, e.Body) }
+func writeErr(w http.ResponseWriter, e *Error) { simkit.WriteJSON(w, e.Status, e.Body) }
 
 // writeGet answers a GET with 200 JSON, or 304 when the client's If-None-Match (the body's
 // ETag) or If-Modified-Since (lastModified, when known) says it already has it.
 func (s *Server) writeGet(req *request, v any, lastModified time.Time) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeJSON(req.w, http.StatusInternalServerError, nil)
+		simkit.WriteJSON(req.w, http.StatusInternalServerError, nil)
 		return
 	}
 	sum := sha256.Sum256(b)
@@ -480,27 +469,6 @@ func (s *Server) writeGet(req *request, v any, lastModified time.Time) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	req.w.WriteHeader(http.StatusOK)
 	req.w.Write(b)
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write([]byte(page))
-}
-
-// sleep waits d unless the client goes away first; it reports whether the client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 const maintenancePage = `<!DOCTYPE html><html><head><title>SeeClickFix is down for maintenance</title></head>` +

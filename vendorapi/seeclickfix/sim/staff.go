@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // ReportInput is a citizen's report made through the control API. Zero Lat/Lng mean the city
@@ -275,7 +276,7 @@ func (s *Server) Posted(issueID int64) []Post {
 // the answer is a redirect back to the page).
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	done := func(v any, err error) {
 		switch {
 		case err != nil && form:
@@ -283,11 +284,11 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, e.msg, e.Status)
 		case err != nil:
 			e := asError(err)
-			writeJSON(w, e.Status, map[string]any{"error": e.msg, "body": e.Body})
+			simkit.WriteJSON(w, e.Status, map[string]any{"error": e.msg, "body": e.Body})
 		case form:
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 		default:
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		}
 	}
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost
@@ -295,7 +296,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	case p == "" && get:
 		s.page(w, r)
 	case p == "issues" && get:
-		writeJSON(w, http.StatusOK, s.Issues())
+		simkit.WriteJSON(w, http.StatusOK, s.Issues())
 	case p == "issues" && post:
 		var in ReportInput
 		if err := staffInput(w, r, &in, func(f formReader) {
@@ -310,9 +311,9 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		}
 		done(s.Report(in))
 	case p == "request_types" && get:
-		writeJSON(w, http.StatusOK, s.RequestTypes())
+		simkit.WriteJSON(w, http.StatusOK, s.RequestTypes())
 	case p == "agencies" && get:
-		writeJSON(w, http.StatusOK, s.Agencies())
+		simkit.WriteJSON(w, http.StatusOK, s.Agencies())
 	case p == "agencies" && (r.Method == http.MethodPut || post):
 		var list []Agency
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes)).Decode(&list); err != nil {
@@ -321,7 +322,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		}
 		done(s.Agencies(), s.SetAgencies(list))
 	case p == "faults" && get:
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "faults" && (r.Method == http.MethodPut || post):
 		var f Faults
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes)).Decode(&f); err != nil {
@@ -329,16 +330,16 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "stats" && get:
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case p == "reset" && post:
 		s.Reset()
 		done(map[string]bool{"ok": true}, nil)
 	case strings.HasPrefix(p, "issues/"):
 		s.staffIssue(w, r, strings.Split(strings.TrimPrefix(p, "issues/"), "/"), done)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint " + r.Method + " " + r.URL.Path})
+		simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint " + r.Method + " " + r.URL.Path})
 	}
 }
 
@@ -352,12 +353,12 @@ func (s *Server) staffIssue(w http.ResponseWriter, r *http.Request, parts []stri
 		switch {
 		case len(parts) == 1:
 			if is, ok := s.Issue(id); ok {
-				writeJSON(w, http.StatusOK, is)
+				simkit.WriteJSON(w, http.StatusOK, is)
 				return
 			}
 			done(nil, errMessage(http.StatusNotFound, "issue %d not found", id))
 		case len(parts) == 2 && parts[1] == "posted":
-			writeJSON(w, http.StatusOK, s.Posted(id))
+			simkit.WriteJSON(w, http.StatusOK, s.Posted(id))
 		default:
 			done(nil, errMessage(http.StatusNotFound, "no such control endpoint"))
 		}
@@ -412,7 +413,7 @@ func (f formReader) file(k string) []byte {
 
 // staffInput decodes a JSON body into v, or calls fromForm for the HTML page's forms.
 func staffInput(w http.ResponseWriter, r *http.Request, v any, fromForm func(formReader)) error {
-	if isForm(r) {
+	if simkit.IsForm(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxMultipartBytes)
 		if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 			return bodyError(err)
@@ -420,22 +421,12 @@ func staffInput(w http.ResponseWriter, r *http.Request, v any, fromForm func(for
 		fromForm(formReader{r})
 		return nil
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMultipartBytes*2))
-	if err != nil {
-		return bodyError(err)
-	}
-	if len(strings.TrimSpace(string(b))) == 0 {
+	switch err := simkit.ReadJSON(w, r, v, maxMultipartBytes*2); {
+	case err == nil, errors.Is(err, simkit.ErrEmptyBody):
 		return nil
+	default:
+		return bodyError(err) // 413 when too large, else bad JSON
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return errBadJSON()
-	}
-	return nil
-}
-
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
 func asError(err error) *Error {
