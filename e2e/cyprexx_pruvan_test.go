@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/config"
-	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/internal/testkit"
-	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/cyprexx"
 	cxsim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
 	pvsim "github.com/ticketsync/ticketsync/vendorapi/pruvan/sim"
@@ -54,14 +52,6 @@ func TestCyprexxPruvanEndToEnd(t *testing.T) {
 			Options: map[string]any{"defaultAssignTo": "~all~", "autoAdmin": true, "validatorUrl": "https://validator.pruvan.example/v/",
 				"qa": map[string]any{"relayCategories": []any{"Before", "After"}, "requiredPhotosPerTask": 2}}})
 	})
-	// The binary builds connectors with the store's records (app.ConnectorEnv); the kit does
-	// not, so rebuild its registry in place before anything runs.
-	reg, err := connectors.Build(w.kit.File, connectors.Env{HTTPClient: vendorapi.NewHTTPClient(10 * time.Second),
-		UserAgent: "ticketsync/e2e", Records: w.kit.Store.Records})
-	if err != nil {
-		t.Fatal(err)
-	}
-	*w.kit.Registry = *reg
 	if _, err := pv.SetIntegration(pvsim.Integration{ClientCode: cxConn, URL: w.apiURL + "/v1/hooks/pruvan/" + cxConn,
 		Username: pvUser, Password: pvPassword, Token: pvToken, AutoAdmin: true}); err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func New(t testing.TB, opts Options) *Kit {
 			}
 		}
 	}
-	k.Registry, err = connectors.Build(k.File, connectors.Env{HTTPClient: vendorapi.NewHTTPClient(5 * time.Second), UserAgent: "ticketsync/test"})
+	k.Registry, err = connectors.Build(k.File, connectors.Env{HTTPClient: vendorapi.NewHTTPClient(5 * time.Second), UserAgent: "ticketsync/test", Records: k.Store.Records})
 	if err != nil {
 		t.Fatalf("connectors: %v", err)
 	}
