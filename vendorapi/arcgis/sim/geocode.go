@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 const maxFormBytes = 64 << 10
@@ -20,7 +22,7 @@ func (s *Server) handleReverseGeocode(w http.ResponseWriter, r *http.Request) {
 		writeArcGISError(w, 400, "Unable to complete operation.", "Unreadable request")
 		return
 	}
-	if !s.sleep(r, s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 	s.mu.Lock()
@@ -30,7 +32,7 @@ func (s *Server) handleReverseGeocode(w http.ResponseWriter, r *http.Request) {
 	}
 	if f := strings.ToLower(r.Form.Get("f")); f != "json" && f != "pjson" {
 		s.mu.Unlock()
-		writeHTML(w, http.StatusOK, helpPage) // f defaults to html
+		simkit.WriteHTML(w, http.StatusOK, helpPage) // f defaults to html
 		return
 	}
 	if code, msg := s.checkTokenLocked(r); code != 0 {

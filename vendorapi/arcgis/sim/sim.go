@@ -25,7 +25,7 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
@@ -33,6 +33,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Locator naming schemes (Options.Locator).
@@ -125,7 +127,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, rng: mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))}
+	s := &Server{opts: opts, rng: simkit.NewRand(opts.Seed)}
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -204,10 +206,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.stats
-	out.Calls = make(map[string]int, len(s.stats.Calls))
-	for k, v := range s.stats.Calls {
-		out.Calls[k] = v
-	}
+	out.Calls = maps.Clone(s.stats.Calls)
 	return out
 }
 
@@ -247,24 +246,10 @@ func fromMercator(x, y float64) (float64, float64) {
 	return x / mercatorR * 180 / math.Pi, (2*math.Atan(math.Exp(y/mercatorR)) - math.Pi/2) * 180 / math.Pi
 }
 
-// writeJSON writes a staff answer.
-func writeJSON(w http.ResponseWriter, status int, v any) { writeBody(w, status, "application/json", v) }
-
 // writeArcJSON writes an API answer. ArcGIS Server labels f=json answers text/plain, so the
 // client must not rely on the media type.
 func writeArcJSON(w http.ResponseWriter, v any) {
-	writeBody(w, http.StatusOK, "text/plain;charset=utf-8", v)
-}
-
-func writeBody(w http.ResponseWriter, status int, ct string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", ct)
-	w.WriteHeader(status)
-	w.Write(b)
+	simkit.WriteJSONAs(w, http.StatusOK, "text/plain;charset=utf-8", v)
 }
 
 // writeArcGISError writes the HTTP 200 error body of the contract.
@@ -273,10 +258,4 @@ func writeArcGISError(w http.ResponseWriter, code int, message string, details .
 		details = []string{}
 	}
 	writeArcJSON(w, map[string]any{"error": map[string]any{"code": code, "message": message, "details": details}})
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write([]byte(page))
 }

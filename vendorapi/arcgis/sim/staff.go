@@ -1,40 +1,38 @@
 package sim
 
 import (
-	"encoding/json"
 	"html/template"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // handleStaff serves /_sim: the control JSON API and the HTML page. POSTs take JSON or the
 // page's form fields (then a success redirects back to the page).
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	form := mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+	form := simkit.IsForm(r)
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost || r.Method == http.MethodPut
 	done := func(v any, status int, msg string) {
 		switch {
 		case status != 0 && form:
 			http.Error(w, msg, status)
 		case status != 0:
-			writeJSON(w, status, map[string]string{"error": msg})
+			simkit.WriteJSON(w, status, map[string]string{"error": msg})
 		case form:
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 		default:
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		}
 	}
 	switch {
 	case p == "" && get:
 		s.page(w)
 	case p == "places" && get:
-		writeJSON(w, http.StatusOK, s.Places())
+		simkit.WriteJSON(w, http.StatusOK, s.Places())
 	case p == "places" && post:
 		var pl Place
 		if form {
@@ -47,8 +45,8 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			pl = Place{X: x, Y: y, AddNum: r.PostFormValue("addNum"), StreetName: r.PostFormValue("streetName"),
 				City: r.PostFormValue("city"), Region: r.PostFormValue("region"), RegionAbbr: r.PostFormValue("regionAbbr"),
 				Postal: r.PostFormValue("postal")}
-		} else if msg := readJSON(r, &pl); msg != "" {
-			done(nil, http.StatusBadRequest, msg)
+		} else if err := simkit.ReadJSON(w, r, &pl, maxFormBytes); err != nil {
+			done(nil, http.StatusBadRequest, err.Error())
 			return
 		}
 		if _, _, bad := validLonLat(pl.X, pl.Y); bad != "" {
@@ -62,39 +60,28 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		done(map[string]bool{"ok": true}, 0, "")
 	case p == "tokens" && post:
 		tok, exp := s.IssueToken() // shown even to the page: the token is the point
-		writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": exp.UnixMilli()})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": exp.UnixMilli()})
 	case p == "expire-tokens" && post:
 		s.ExpireTokens()
 		done(map[string]bool{"ok": true}, 0, "")
 	case p == "faults" && get:
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "faults" && post:
 		var f Faults
-		if msg := readJSON(r, &f); msg != "" {
-			done(nil, http.StatusBadRequest, msg)
+		if err := simkit.ReadJSON(w, r, &f, maxFormBytes); err != nil {
+			done(nil, http.StatusBadRequest, err.Error())
 			return
 		}
 		s.SetFaults(f)
 		done(s.Faults(), 0, "")
 	case p == "stats" && get:
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case p == "reset" && post:
 		s.Reset()
 		done(map[string]bool{"ok": true}, 0, "")
 	default:
 		done(nil, http.StatusNotFound, "no such staff endpoint "+r.Method+" "+r.URL.Path)
 	}
-}
-
-func readJSON(r *http.Request, v any) string {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes))
-	if err != nil {
-		return err.Error()
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return "bad JSON body: " + err.Error()
-	}
-	return ""
 }
 
 var pageTmpl = template.Must(template.New("sim").Parse(`<!DOCTYPE html>
