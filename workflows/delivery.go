@@ -23,6 +23,14 @@ func (r *run) eventMaxAge() time.Duration {
 // coroutine so delivery retries never block polling.
 func (r *run) deliveryLoop(ctx workflow.Context) {
 	for {
+		if r.s.EndpointWait && r.s.DeliveryBlocked && len(r.s.Outbox) > 0 {
+			// Carried from the previous run (only runs since changeEndpointWait carry it): keep
+			// waiting for the endpoint, re-checked hourly.
+			if !r.waitForEndpoint(ctx) {
+				return
+			}
+			continue
+		}
 		if err := workflow.Await(ctx, func() bool { return len(r.s.Outbox) > 0 && !r.s.DeliveryBlocked && !r.handingOver }); err != nil {
 			return
 		}
@@ -53,7 +61,9 @@ func (r *run) deliveryLoop(ctx workflow.Context) {
 			continue
 		}
 		if isEndpointDisabled(err) && r.version(ctx, changeEndpointWait) >= 1 {
-			r.waitForEndpoint(ctx)
+			if !r.waitForEndpoint(ctx) {
+				return
+			}
 			continue
 		}
 		// Abandoned (24 h of failures, 410 Gone, or a refused target): later events wait for
@@ -79,16 +89,20 @@ func isEndpointDisabled(err error) bool {
 // portal.md: a 410 disables the tenant's endpoint until an operator re-enables it). The event
 // is not abandoned: it is sent again after a retry (the operator's enable-endpoint sends one)
 // or the hourly re-check, each with a fresh retry window. The reason is the same for every
-// check, so a waiting ticket parks once.
-func (r *run) waitForEndpoint(ctx workflow.Context) {
+// check, so a waiting ticket parks once. It reports false when the workflow is ending.
+func (r *run) waitForEndpoint(ctx workflow.Context) bool {
 	r.s.DeliveryBlocked, r.s.EndpointWait = true, true
 	r.park(ctx, ticket.StepDelivery, fmt.Sprintf("%s: deliveries of every ticket of connection %s wait until an operator re-enables it (ticketsync connections enable-endpoint %s)",
 		ticket.ReasonEndpointDisabled, r.s.Connection, r.s.Connection))
 	_ = r.sync(ctx)
 	recheck, err := workflow.AwaitWithTimeout(ctx, EndpointRecheck, func() bool { return !r.s.DeliveryBlocked || len(r.s.Outbox) == 0 })
-	if err == nil && !recheck && r.s.EndpointWait {
+	if err != nil {
+		return false
+	}
+	if !recheck && r.s.EndpointWait {
 		r.s.DeliveryBlocked = false // time to ask again
 	}
+	return true
 }
 
 // delivered follows a successful delivery: a wait for the endpoint is over, and feedback left

@@ -9,6 +9,7 @@ import (
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/ticket"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
+	"github.com/ticketsync/ticketsync/workflows"
 )
 
 // A 410 Gone met by one ticket disables the connection's endpoint (contracts/portal.md): every
@@ -74,4 +75,38 @@ func TestGoneDisablesTheEndpointForEveryTicketUntilReenabled(t *testing.T) {
 			t.Fatalf("event %s (%s) was abandoned; it should have waited", e.ID, e.Type)
 		}
 	}
+}
+
+// A ticket waiting for a disabled endpoint hands over to a new run and keeps waiting there:
+// once the endpoint is re-enabled, the new run's re-check delivers without any signal.
+func TestEndpointWaitSurvivesContinueAsNew(t *testing.T) {
+	old := workflows.MaxPollsPerRun
+	t.Cleanup(func() { workflows.MaxPollsPerRun = old })
+	kit := testkit.New(t, testkit.Options{})
+	kit.Portal.SetFaults(portalsim.Faults{Gone: true})
+	in := newHarnessWithKit(t, kit, "req-gone-can").in
+	run := 0
+	res, carriedInputs := runs(t, kit, in, 3, func(h *harness) {
+		run++
+		workflows.MaxPollsPerRun = 500
+		if run == 1 {
+			workflows.MaxPollsPerRun = 2 // hand over while waiting
+			return
+		}
+		h.at(10*time.Minute, func() {
+			kit.Portal.SetFaults(portalsim.Faults{})
+			if _, err := kit.Store.EnableEndpoint(context.Background(), testkit.Tenant, testkit.Connection); err != nil {
+				t.Error(err)
+			}
+		})
+		h.at(3*time.Hour, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	})
+	if len(carriedInputs) != 1 || !carriedInputs[0].in.State.EndpointWait {
+		t.Fatalf("want one hand-over while waiting for the endpoint, got %d", len(carriedInputs))
+	}
+	if res.Status != ticket.Canceled {
+		t.Fatalf("result %+v", res)
+	}
+	assertEvents(t, portalEventsOf(kit, in.Ref.TicketID), "ticket.status_changed:Requested",
+		"ticket.status_changed:Canceled<Requested", "ticket.closed:Canceled<Requested")
 }

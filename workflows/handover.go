@@ -40,4 +40,7 @@ func (r *run) resumeCarried() {
 	r.s.Dirty = false
 	r.pollNow, r.retryRequested = r.s.PollNow, r.s.RetryRequested
 	r.s.PollNow, r.s.RetryRequested = false, false
+	if r.s.FeedbackDeferred {
+		r.pollNow = true // feedback left unread: read it (or defer it again) at once
+	}
 }

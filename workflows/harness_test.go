@@ -111,9 +111,12 @@ func (h *harness) run() ticket.Result {
 }
 
 // portalEvents is what the fake portal accepted for this ticket, as (type, status, prev).
-func (h *harness) portalEvents() []string {
+func (h *harness) portalEvents() []string { return portalEventsOf(h.kit, h.in.Ref.TicketID) }
+
+// portalEventsOf is what the fake portal accepted for a ticket, as (type, status, prev).
+func portalEventsOf(kit *testkit.Kit, ticketID string) []string {
 	var out []string
-	for _, r := range h.kit.Portal.EventsFor(h.in.Ref.TicketID) {
+	for _, r := range kit.Portal.EventsFor(ticketID) {
 		s := r.Event.Type + ":" + r.Event.Ticket.Status
 		if r.Event.Ticket.PreviousStatus != "" {
 			s += "<" + r.Event.Ticket.PreviousStatus
