@@ -212,6 +212,9 @@ func TestSkipIsAnOperatorAction(t *testing.T) {
 	if code, _, _ := a.do("GET", "/v1/tickets/"+row.ID, operatorKey, ""); code != http.StatusOK {
 		t.Fatalf("the operator key does not see a tenant's ticket: %d", code)
 	}
+	if code, _, raw := a.do("GET", "/v1/tickets?connection="+testkit.Connection, operatorKey, ""); code != http.StatusOK || !strings.Contains(raw, row.ID) {
+		t.Fatalf("the operator key lists every tenant's tickets: %d %s", code, raw)
+	}
 	if code, _, _ := a.do("POST", "/v1/tickets/"+row.ID+"/skip", "op-not-configured-0123456789abcdef01", ""); code != http.StatusUnauthorized {
 		t.Fatalf("an unknown key: %d", code)
 	}
