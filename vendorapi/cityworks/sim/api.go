@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"crypto/subtle"
 	"fmt"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 const maxBodyBytes = 64 << 20
@@ -76,7 +76,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	rest := p[strings.Index(p, "/services/")+len("/services/"):]
 	rt, ok := routes[strings.Trim(rest, "/")]
 	if !ok || (rt.comments && s.opts.Version == Version2013) {
-		writeHTML(w, http.StatusNotFound, iis404Page)
+		simkit.WriteHTML(w, http.StatusNotFound, simkit.IIS404Page)
 		return
 	}
 	c := &call{op: rt.op}
@@ -86,7 +86,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Sleep after reading the body: only then does the server notice a client that gave up.
-	if !s.sleep(r.Context(), s.latency()) {
+	if !simkit.Sleep(r.Context(), s.latency()) {
 		return
 	}
 
@@ -112,13 +112,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	session := s.opts.ExpiredSession
 	switch {
 	case !valid:
-	case f.LoginRedirect > 0:
-		f.LoginRedirect--
+	case simkit.Take(&f.LoginRedirect):
 		t.revoked, valid, session = true, false, SessionRedirect
-	case f.ObjectMoved > 0:
-		f.ObjectMoved--
+	case simkit.Take(&f.ObjectMoved):
 		t.revoked, valid, session = true, false, SessionObjectMoved
-	case f.TokenExpireRate > 0 && s.rng.Float64() < f.TokenExpireRate:
+	case simkit.Chance(s.rng, f.TokenExpireRate):
 		t.revoked, valid = true, false
 	}
 	if !valid {
@@ -128,8 +126,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.login = t.login
-	if f.StatusError > 0 && (f.StatusErrorMethod == "" || strings.EqualFold(f.StatusErrorMethod, rt.op)) {
-		f.StatusError--
+	if (f.StatusErrorMethod == "" || strings.EqualFold(f.StatusErrorMethod, rt.op)) && simkit.Take(&f.StatusError) {
 		s.stats.Faulted++
 		e := fail(f.StatusErrorCode, "%s", f.StatusErrorMessage)
 		if e.text == "" {
@@ -144,14 +141,9 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	drop := false
 	if e == nil {
 		switch {
-		case rt.creates && f.DropAfterCreate > 0:
-			f.DropAfterCreate--
+		case rt.creates && simkit.Take(&f.DropAfterCreate):
 			drop = true
-		case rt.creates && f.SlowCreate > 0:
-			f.SlowCreate--
-			delay = f.SlowDelay
-		case rt.uploads && f.SlowUpload > 0:
-			f.SlowUpload--
+		case rt.creates && simkit.Take(&f.SlowCreate), rt.uploads && simkit.Take(&f.SlowUpload):
 			delay = f.SlowDelay
 		}
 	}
@@ -160,10 +152,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if drop {
-		dropConnection(w)
+		simkit.DropConnection(w) // committed, but the client never hears about it
 		return
 	}
-	if delay > 0 && !s.sleep(r.Context(), delay) {
+	if delay > 0 && !simkit.Sleep(r.Context(), delay) {
 		return // the client gave up; what was committed stays committed
 	}
 	if e == nil && rep.rawFile != nil {
@@ -208,34 +200,15 @@ func headerToken(r *http.Request) string {
 // frontFaultLocked answers with a front-end fault if one fires, unlocking s.mu in that case.
 func (s *Server) frontFaultLocked(w http.ResponseWriter) bool {
 	f := &s.faults
-	status, page, retryAfter := 0, "", 0
-	switch {
-	case f.ServerErrors > 0:
-		f.ServerErrors--
-		status, page = http.StatusInternalServerError, iis500Page
-	case f.Unavailable > 0:
-		f.Unavailable--
-		status, page, retryAfter = http.StatusServiceUnavailable, iis503Page, f.RetryAfterSeconds
-	case f.RateLimitBurst > 0:
-		f.RateLimitBurst--
-		status, page, retryAfter = http.StatusTooManyRequests, tooManyPage, max(f.RetryAfterSeconds, 1)
-	case f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate:
-		status, page = http.StatusInternalServerError, iis500Page
-		if s.rng.IntN(2) == 1 {
-			status, page, retryAfter = http.StatusServiceUnavailable, iis503Page, f.RetryAfterSeconds
-		}
-	case f.HTMLOn200 > 0:
-		f.HTMLOn200--
-		status, page = http.StatusOK, proxyPage
-	default:
+	answer := simkit.IISFaults{ServerErrors: &f.ServerErrors, Unavailable: &f.Unavailable,
+		APIFaults: simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+			ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}}.Inject(s.rng, proxyPage)
+	if answer == nil {
 		return false
 	}
 	s.stats.Faulted++
 	s.mu.Unlock()
-	if retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	}
-	writeHTML(w, status, page)
+	answer(w)
 	return true
 }
 
@@ -245,26 +218,11 @@ func (s *Server) expiredSession(w http.ResponseWriter, r *http.Request, op, how 
 	switch how {
 	case SessionRedirect:
 		w.Header().Set("Location", login)
-		writeHTML(w, http.StatusFound, fmt.Sprintf(objectMovedFmt, login))
+		simkit.WriteHTML(w, http.StatusFound, fmt.Sprintf(objectMovedFmt, login))
 	case SessionObjectMoved:
-		writeHTML(w, http.StatusOK, fmt.Sprintf(objectMovedFmt, login))
+		simkit.WriteHTML(w, http.StatusOK, fmt.Sprintf(objectMovedFmt, login))
 	default:
 		s.writeEnvelope(w, op, reply{}, &apiError{status: 2, text: "Unauthorized: the token is invalid or has expired"}, 0)
-	}
-}
-
-// sleep waits d unless the client goes away first (false then).
-func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -272,17 +230,6 @@ func (s *Server) latency() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.faults.Latency
-}
-
-// dropConnection closes the connection without an answer (after a commit).
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // ---- authentication ----
@@ -317,7 +264,7 @@ func (s *Server) apiAuthenticate(c *call) (reply, *apiError) {
 			delete(s.tokens, k)
 		}
 	}
-	tok := randomHex(24)
+	tok := simkit.RandomHex(24)
 	s.tokens[tok] = &token{login: in.LoginName, expires: now.Add(ttl)}
 	s.stats.Authentications++
 	return reply{value: map[string]any{"Token": tok, "LoginName": in.LoginName}}, nil

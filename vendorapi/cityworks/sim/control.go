@@ -1,13 +1,14 @@
 package sim
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // handleStaff serves /_sim: the staff-control JSON API and the HTML page. POSTs take JSON, or
@@ -15,7 +16,7 @@ import (
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
 	seg := strings.Split(p, "/")
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	done := func(v any, err error) {
 		var se *StaffError
 		switch {
@@ -26,12 +27,12 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			if form {
 				http.Error(w, se.Message, se.Code)
 			} else {
-				writeJSON(w, se.Code, map[string]string{"error": se.Message})
+				simkit.WriteJSON(w, se.Code, map[string]string{"error": se.Message})
 			}
 		case form:
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 		default:
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		}
 	}
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost || r.Method == http.MethodPut
@@ -39,17 +40,17 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	case p == "" && get:
 		s.page(w)
 	case p == "faults" && get:
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case p == "faults" && post:
 		var f Faults
-		if err := readJSON(r, &f); err != nil {
+		if err := readJSON(w, r, &f); err != nil {
 			done(nil, err)
 			return
 		}
 		s.SetFaults(f)
 		done(s.Faults(), nil)
 	case p == "stats" && get:
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case p == "reset" && post:
 		s.Reset()
 		done(map[string]bool{"ok": true}, nil)
@@ -57,9 +58,9 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		s.ExpireTokens()
 		done(map[string]bool{"ok": true}, nil)
 	case p == "requests" && get:
-		writeJSON(w, http.StatusOK, s.Requests())
+		simkit.WriteJSON(w, http.StatusOK, s.Requests())
 	case p == "requests" && post:
-		in, err := newRequestInput(r, form)
+		in, err := newRequestInput(w, r, form)
 		if err != nil {
 			done(nil, err)
 			return
@@ -73,31 +74,31 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		}
 		s.staffRequest(w, r, id, seg[2:], form, done)
 	case p == "workorders" && get:
-		writeJSON(w, http.StatusOK, s.WorkOrders())
+		simkit.WriteJSON(w, http.StatusOK, s.WorkOrders())
 	case seg[0] == "workorders" && len(seg) >= 2:
 		s.staffWorkOrder(w, r, seg[1], seg[2:], form, done)
 	case p == "problems" && get:
-		writeJSON(w, http.StatusOK, s.Problems())
+		simkit.WriteJSON(w, http.StatusOK, s.Problems())
 	case p == "problems" && post:
 		var pr Problem
 		if form {
 			pr = Problem{ProblemCode: r.PostFormValue("code"), Description: r.PostFormValue("description"),
 				ForPublicSite: r.PostFormValue("public") != "", Priority: r.PostFormValue("priority")}
-		} else if err := readJSON(r, &pr); err != nil {
+		} else if err := readJSON(w, r, &pr); err != nil {
 			done(nil, err)
 			return
 		}
 		done(s.PutProblem(pr))
 	case seg[0] == "problems" && len(seg) >= 3 && seg[2] == "questions":
-		s.staffQuestions(r, seg, form, done)
+		s.staffQuestions(w, r, seg, form, done)
 	case p == "wotemplates" && get:
-		writeJSON(w, http.StatusOK, s.WOTemplates())
+		simkit.WriteJSON(w, http.StatusOK, s.WOTemplates())
 	case p == "wotemplates" && post:
 		var t WOTemplate
 		if form {
 			t = WOTemplate{WOTemplateId: r.PostFormValue("id"), Description: r.PostFormValue("description"),
 				ApplyToEntity: r.PostFormValue("entity"), WOCategory: r.PostFormValue("category")}
-		} else if err := readJSON(r, &t); err != nil {
+		} else if err := readJSON(w, r, &t); err != nil {
 			done(nil, err)
 			return
 		}
@@ -119,10 +120,10 @@ type staffInput struct {
 	Comments    string `json:"comments"`
 }
 
-func readStaffInput(r *http.Request, form bool) (staffInput, error) {
+func readStaffInput(w http.ResponseWriter, r *http.Request, form bool) (staffInput, error) {
 	var in staffInput
 	if !form {
-		return in, readJSON(r, &in)
+		return in, readJSON(w, r, &in)
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
@@ -149,7 +150,7 @@ func readStaffInput(r *http.Request, form bool) (staffInput, error) {
 func (s *Server) staffRequest(w http.ResponseWriter, r *http.Request, id int, rest []string, form bool, done func(any, error)) {
 	if len(rest) == 0 && r.Method == http.MethodGet {
 		if v, ok := s.Request(id); ok {
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		} else {
 			done(nil, staffErr(http.StatusNotFound, "request %d not found", id))
 		}
@@ -159,7 +160,7 @@ func (s *Server) staffRequest(w http.ResponseWriter, r *http.Request, id int, re
 		done(nil, staffErr(http.StatusNotFound, "no such staff endpoint %s %s", r.Method, r.URL.Path))
 		return
 	}
-	in, err := readStaffInput(r, form)
+	in, err := readStaffInput(w, r, form)
 	if err != nil {
 		done(nil, err)
 		return
@@ -179,7 +180,7 @@ func (s *Server) staffRequest(w http.ResponseWriter, r *http.Request, id int, re
 func (s *Server) staffWorkOrder(w http.ResponseWriter, r *http.Request, id string, rest []string, form bool, done func(any, error)) {
 	if len(rest) == 0 && r.Method == http.MethodGet {
 		if v, ok := s.WorkOrder(id); ok {
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		} else {
 			done(nil, staffErr(http.StatusNotFound, "work order %s not found", id))
 		}
@@ -189,7 +190,7 @@ func (s *Server) staffWorkOrder(w http.ResponseWriter, r *http.Request, id strin
 		done(nil, staffErr(http.StatusNotFound, "no such staff endpoint %s %s", r.Method, r.URL.Path))
 		return
 	}
-	in, err := readStaffInput(r, form)
+	in, err := readStaffInput(w, r, form)
 	if err != nil {
 		done(nil, err)
 		return
@@ -208,7 +209,7 @@ func (s *Server) staffWorkOrder(w http.ResponseWriter, r *http.Request, id strin
 
 // staffQuestions: POST problems/{sid}/questions adds; DELETE problems/{sid}/questions/{qid}
 // (or POST …/{qid}/delete from the page) removes.
-func (s *Server) staffQuestions(r *http.Request, seg []string, form bool, done func(any, error)) {
+func (s *Server) staffQuestions(w http.ResponseWriter, r *http.Request, seg []string, form bool, done func(any, error)) {
 	sid, err := strconv.Atoi(seg[1])
 	if err != nil {
 		done(nil, staffErr(http.StatusNotFound, "no problem %q", seg[1]))
@@ -220,7 +221,7 @@ func (s *Server) staffQuestions(r *http.Request, seg []string, form bool, done f
 		if form {
 			in = QuestionInput{Question: r.PostFormValue("question"), Format: r.PostFormValue("format"),
 				Answers: strings.Split(r.PostFormValue("answers"), ",")}
-		} else if err := readJSON(r, &in); err != nil {
+		} else if err := readJSON(w, r, &in); err != nil {
 			done(nil, err)
 			return
 		}
@@ -238,10 +239,10 @@ func (s *Server) staffQuestions(r *http.Request, seg []string, form bool, done f
 }
 
 // newRequestInput reads a staff-created request: NewRequest JSON or the page's form.
-func newRequestInput(r *http.Request, form bool) (NewRequest, error) {
+func newRequestInput(w http.ResponseWriter, r *http.Request, form bool) (NewRequest, error) {
 	var in NewRequest
 	if !form {
-		return in, readJSON(r, &in)
+		return in, readJSON(w, r, &in)
 	}
 	sid, err := strconv.Atoi(r.PostFormValue("problemSid"))
 	if err != nil {
@@ -263,21 +264,10 @@ func newRequestInput(r *http.Request, form bool) (NewRequest, error) {
 	return in, nil
 }
 
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
-}
-
-func readJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
-	if err != nil {
-		return err
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return staffErr(http.StatusBadRequest, "a JSON body is required")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return staffErr(http.StatusBadRequest, "bad JSON body: %v", err)
+// readJSON reads a staff JSON body; any failure is a 400 for the staff member.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := simkit.ReadJSON(w, r, v, maxBodyBytes); err != nil {
+		return staffErr(http.StatusBadRequest, "%v", err)
 	}
 	return nil
 }

@@ -1,10 +1,9 @@
 package sim
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Faults are injected misbehaviours. Counters ("next N calls") count down as they fire; rates
@@ -50,50 +49,11 @@ type Faults struct {
 	LargeResponseBytes int `json:"largeResponseBytes"`
 }
 
-type faultsAlias Faults
-
 // MarshalJSON writes durations as Go duration strings.
-func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		faultsAlias
-		Latency   string `json:"latency"`
-		SlowDelay string `json:"slowDelay"`
-	}{faultsAlias(f), f.Latency.String(), f.SlowDelay.String()})
-}
+func (f Faults) MarshalJSON() ([]byte, error) { return simkit.MarshalDurations(f) }
 
 // UnmarshalJSON accepts durations as strings ("2s") or integer milliseconds.
-func (f *Faults) UnmarshalJSON(b []byte) error {
-	aux := struct {
-		*faultsAlias
-		Latency   jsonDuration `json:"latency"`
-		SlowDelay jsonDuration `json:"slowDelay"`
-	}{faultsAlias: (*faultsAlias)(f)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	f.Latency, f.SlowDelay = time.Duration(aux.Latency), time.Duration(aux.SlowDelay)
-	return nil
-}
-
-type jsonDuration time.Duration
-
-func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("bad duration %q: %w", s, err)
-		}
-		*d = jsonDuration(v)
-		return nil
-	}
-	ms, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("bad duration %s", b)
-	}
-	*d = jsonDuration(time.Duration(ms * float64(time.Millisecond)))
-	return nil
-}
+func (f *Faults) UnmarshalJSON(b []byte) error { return simkit.UnmarshalDurations(b, f) }
 
 // SetFaults replaces the fault configuration.
 func (s *Server) SetFaults(f Faults) {
@@ -123,25 +83,11 @@ func (s *Server) Faults() Faults {
 	return s.faults
 }
 
-// IIS and ASP.NET pages, as on-prem deployments send them.
+// ASP.NET pages (IIS's own are simkit's): a proxy's warm-up page and the session redirect.
 const (
-	iis500Page = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml"><head><title>500 - Internal server error.</title></head>
-<body><div id="header"><h1>Server Error</h1></div><div id="content"><div class="content-container"><fieldset>
-<h2>500 - Internal server error.</h2><h3>There is a problem with the resource you are looking for, and it cannot be displayed.</h3>
-</fieldset></div></div></body></html>`
-	iis503Page = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">
-<HTML><HEAD><TITLE>Service Unavailable</TITLE><META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>
-<BODY><h2>Service Unavailable</h2><hr><p>HTTP Error 503. The service is unavailable.</p></BODY></HTML>`
-	iis404Page = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml"><head><title>404 - File or directory not found.</title></head>
-<body><div id="header"><h1>Server Error</h1></div><div id="content"><div class="content-container"><fieldset>
-<h2>404 - File or directory not found.</h2><h3>The resource you are looking for might have been removed, had its name changed, or is temporarily unavailable.</h3>
-</fieldset></div></div></body></html>`
 	proxyPage = `<html><head><title>Please wait - Cityworks</title></head>
 <body><p>The application is starting. This page will refresh automatically.</p></body></html>`
 	objectMovedFmt = `<html><head><title>Object moved</title></head><body>
 <h2>Object moved to <a href="%s">here</a>.</h2>
 </body></html>`
-	tooManyPage = `<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>`
 )

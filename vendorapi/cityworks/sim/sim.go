@@ -33,15 +33,15 @@
 package sim
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Versions the simulator emulates (Options.Version).
@@ -164,7 +164,7 @@ func New(opts Options) *Server {
 	for u, p := range opts.Users {
 		s.users[u] = p
 	}
-	s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(opts.Seed)
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -199,10 +199,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.stats
-	out.Calls = make(map[string]int, len(s.stats.Calls))
-	for k, v := range s.stats.Calls {
-		out.Calls[k] = v
-	}
+	out.Calls = maps.Clone(s.stats.Calls)
 	return out
 }
 
@@ -232,29 +229,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.Contains(strings.ToLower(p), "/services/"):
 		s.handleAPI(w, r)
 	default:
-		writeHTML(w, http.StatusNotFound, iis404Page)
+		simkit.WriteHTML(w, http.StatusNotFound, simkit.IIS404Page)
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write([]byte(page))
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // msg is an envelope message item.
@@ -102,7 +104,7 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, service string, rep reply,
 	if padding > 0 {
 		env.DebugPadding = strings.Repeat(" ", padding)
 	}
-	writeJSON(w, 200, env)
+	simkit.WriteJSON(w, 200, env)
 }
 
 // dateKeys are the fields the API writes as Cityworks dates.
