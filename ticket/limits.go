@@ -39,9 +39,10 @@ const (
 	// MaxFeedbackPerPoll bounds the new feedback one poll returns; the rest comes with the
 	// next poll, which follows at once.
 	MaxFeedbackPerPoll = 100
-	// MaxUnsyncedEvents bounds the timeline rows a continue-as-new carries when the store was
-	// unreachable at the hand-over (the oldest are dropped beyond, with a count).
+	// MaxUnsyncedEvents and MaxUnsyncedBytes bound the timeline rows a continue-as-new carries
+	// when the store was unreachable at the hand-over (the oldest are dropped beyond, counted).
 	MaxUnsyncedEvents = 200
+	MaxUnsyncedBytes  = 128 << 10
 	// MaxSeenIDs bounds each seen-id set (8 KiB per 512 ids once encoded).
 	MaxSeenIDs = 4096
 )

@@ -7,22 +7,25 @@ import (
 )
 
 // carry writes into st (the next run's state) what the run holds outside its state: whether
-// the read model lags, the timeline rows it could not write (at most ticket.MaxUnsyncedEvents:
-// rows of events still in the outbox go first, since the delivery records them anyway) and
-// the wake-ups it had not acted on yet (changeLosslessHandover).
+// the read model lags, the timeline rows it could not write (within ticket.MaxUnsyncedEvents
+// and MaxUnsyncedBytes, oldest dropped first; rows of events still in the outbox are left out,
+// since their delivery records them) and the wake-ups it had not acted on yet
+// (changeLosslessHandover).
 func (r *run) carry(st *ticket.State) {
 	st.Dirty = r.changes != r.syncedChanges
-	rows := slices.Clone(r.newEvents)
-	if len(rows) > ticket.MaxUnsyncedEvents {
-		queued := map[string]bool{}
-		for _, ev := range st.Outbox {
-			queued[ev.ID] = true
-		}
-		rows = slices.DeleteFunc(rows, func(ev ticket.Event) bool { return queued[ev.ID] })
+	queued := map[string]bool{}
+	for _, ev := range st.Outbox {
+		queued[ev.ID] = true // its delivery writes its row
 	}
-	if n := len(rows) - ticket.MaxUnsyncedEvents; n > 0 {
-		st.DroppedRows += n
-		rows = rows[n:]
+	rows := slices.DeleteFunc(slices.Clone(r.newEvents), func(ev ticket.Event) bool { return queued[ev.ID] })
+	size := 0
+	for _, ev := range rows {
+		size += ticket.EventBytes(ev)
+	}
+	for len(rows) > 0 && (len(rows) > ticket.MaxUnsyncedEvents || size > ticket.MaxUnsyncedBytes) {
+		size -= ticket.EventBytes(rows[0])
+		rows = rows[1:]
+		st.DroppedRows++
 	}
 	st.Unsynced = rows
 	st.PollNow, st.RetryRequested = r.pollNow, r.retryRequested

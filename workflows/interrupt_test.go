@@ -91,7 +91,9 @@ func TestWorkerStoppedInTheMiddleOfEachActivity(t *testing.T) {
 			}
 			h.at(time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 			h.at(time.Minute+time.Second, h.poke)
-			h.at(10*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "Is someone coming?", Author: "Ada"}) })
+			h.at(10*time.Minute, func() {
+				h.env.SignalWorkflow(ticket.SignalComment, ticket.CommentSignal{Text: "Is someone coming?", Author: "Ada"})
+			})
 			h.at(20*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, ticket.CancelSignal{Reason: "fixed"}) })
 			res := h.run()
 			if calls.Load() < 2 {

@@ -27,7 +27,7 @@ type bulkWork struct {
 	listed   int  // the most feedback items one read listed
 }
 
-func (w *bulkWork) Kind() string                     { return "bulkwork" }
+func (w *bulkWork) Kind() string                      { return "bulkwork" }
 func (w *bulkWork) Reference(conn, ext string) string { return "bulk:" + conn + ":" + ext }
 
 func (w *bulkWork) unavailable() error {
