@@ -25,7 +25,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -102,7 +101,7 @@ type Config struct {
 // Client talks to one TWH tenant. It is safe for concurrent use and implements
 // vendorapi.WorkSystem and vendorapi.ChangeFeed.
 type Client struct {
-	Hooks           // pushes on /v1/hooks/theworxhub/{connection}
+	Hooks          // pushes on /v1/hooks/theworxhub/{connection}
 	base    string // scheme://host[/prefix] without trailing slash
 	id      string
 	secret  string
@@ -110,13 +109,7 @@ type Client struct {
 	timeout time.Duration
 	ua      string
 	now     func() time.Time
-
-	mu       sync.Mutex
-	token    string
-	tokenExp time.Time
-	// fetching serialises token fetches (a one-slot semaphore rather than a mutex so that a
-	// waiting caller can give up when its context ends).
-	fetching chan struct{}
+	tokens  *vendorapi.TokenCache
 }
 
 var (
@@ -157,16 +150,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("theworxhub: invalid config: %s", strings.Join(problems, "; "))
 	}
 	c := &Client{
-		Hooks:    Hooks{Secret: cfg.WebhookSecret},
-		base:     strings.TrimRight(base, "/"),
-		id:       cfg.ClientID,
-		secret:   cfg.ClientSecret,
-		hc:       cfg.HTTPClient,
-		timeout:  cfg.Timeout,
-		ua:       cfg.UserAgent,
-		now:      time.Now,
-		fetching: make(chan struct{}, 1),
+		Hooks:   Hooks{Secret: cfg.WebhookSecret},
+		base:    strings.TrimRight(base, "/"),
+		id:      cfg.ClientID,
+		secret:  cfg.ClientSecret,
+		hc:      cfg.HTTPClient,
+		timeout: cfg.Timeout,
+		ua:      cfg.UserAgent,
+		now:     time.Now,
 	}
+	c.tokens = vendorapi.NewTokenCache(Vendor, "fetch token", func() time.Time { return c.now() }, c.newToken)
 	if c.hc == nil {
 		c.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -505,21 +498,16 @@ func (c *Client) call(ctx context.Context, op, method, path string, q url.Values
 	if len(q) > 0 {
 		target += "?" + q.Encode()
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := c.accessToken(ctx)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.roundTrip(ctx, op, method, target, "application/json", payload, tok)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.dropToken(tok)
-			continue
-		}
-		return resp, nil
+	var resp *response
+	err := c.tokens.Call(ctx, func(tok string) (bool, error) {
+		var err error
+		resp, err = c.roundTrip(ctx, op, method, target, "application/json", payload, tok)
+		return err == nil && resp.StatusCode == http.StatusUnauthorized, err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return resp, nil
 }
 
 // roundTrip sends one request within the per-attempt timeout and reads at most
@@ -548,14 +536,9 @@ func (c *Client) roundTrip(ctx context.Context, op, method, target, contentType 
 		return nil, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody+1))
+	data, err := vendorapi.ReadBody(Vendor, op, res, maxResponseBody)
 	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	if len(data) > maxResponseBody {
-		// Retrying would fetch the same oversized body: not retryable (use a smaller limit).
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: res.StatusCode, Code: "response_too_large",
-			Message: fmt.Sprintf("response body exceeds %d bytes", maxResponseBody)}
+		return nil, err
 	}
 	return &response{Response: res, body: data}, nil
 }
@@ -619,47 +602,13 @@ func htmlTitle(body []byte) string {
 
 // ---- OAuth ----
 
-// accessToken returns the cached token or fetches one. Concurrent callers share one fetch.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	if tok := c.cachedToken(); tok != "" {
-		return tok, nil
-	}
-	select {
-	case c.fetching <- struct{}{}:
-	case <-ctx.Done():
-		return "", vendorapi.TransportError(Vendor, "fetch token", ctx.Err())
-	}
-	defer func() { <-c.fetching }()
-	if tok := c.cachedToken(); tok != "" { // fetched by someone else while we waited
-		return tok, nil
-	}
+// newToken fetches a token for the cache, to be replaced a little before it expires.
+func (c *Client) newToken(ctx context.Context) (string, time.Time, error) {
 	tok, ttl, err := c.fetchToken(ctx)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	margin := min(tokenRefreshMargin, ttl/10)
-	c.mu.Lock()
-	c.token, c.tokenExp = tok, c.now().Add(ttl-margin)
-	c.mu.Unlock()
-	return tok, nil
-}
-
-func (c *Client) cachedToken() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.tokenExp) {
-		return c.token
-	}
-	return ""
-}
-
-// dropToken forgets tok unless another caller already replaced it.
-func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	if c.token == tok {
-		c.token = ""
-	}
-	c.mu.Unlock()
+	return tok, vendorapi.RefreshAt(c.now(), ttl, tokenRefreshMargin), nil
 }
 
 // fetchToken runs the client-credentials grant. A 401 invalid_client (wrong id/secret) is a
