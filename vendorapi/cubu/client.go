@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -78,11 +77,7 @@ type Client struct {
 	timeout  time.Duration
 	ua       string
 	now      func() time.Time
-
-	mu       sync.Mutex
-	token    string
-	tokenExp time.Time
-	fetching chan struct{} // one-slot semaphore: one token fetch at a time, cancellable wait
+	tokens   *vendorapi.TokenCache
 }
 
 // New validates cfg (listing every problem) and returns a client. No network call is made.
@@ -129,8 +124,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base: base, tokenURL: tokenURL, id: strings.TrimSpace(cfg.ClientID), secret: cfg.ClientSecret,
 		scope: cfg.Scope, agent: strings.TrimSpace(cfg.AgentUserID), hc: cfg.HTTPClient,
-		timeout: cfg.Timeout, ua: cfg.UserAgent, now: time.Now, fetching: make(chan struct{}, 1),
+		timeout: cfg.Timeout, ua: cfg.UserAgent, now: time.Now,
 	}
+	c.tokens = vendorapi.NewTokenCache(Vendor, "fetch token", func() time.Time { return c.now() }, c.newToken)
 	if c.scope == "" {
 		c.scope = c.id + "/.default"
 	}
@@ -289,10 +285,8 @@ func (c *Client) ActiveCases(ctx context.Context, userID string) ([]ActiveCase, 
 
 // CheckCredentials fetches a fresh token: a cheap way to validate a connection's S2S settings.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	c.mu.Lock()
-	c.token = ""
-	c.mu.Unlock()
-	_, err := c.accessToken(ctx)
+	c.tokens.Clear()
+	_, err := c.tokens.Token(ctx)
 	return err
 }
 
@@ -324,21 +318,16 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any) e
 			return &vendorapi.Error{Vendor: Vendor, Op: op, Message: "encode request body", Err: err}
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := c.accessToken(ctx)
-		if err != nil {
-			return err
-		}
-		resp, err := c.roundTrip(ctx, op, method, c.base+path, "application/json", payload, tok)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.dropToken(tok)
-			continue
-		}
-		return c.decode(op, resp, out)
+	var resp *response
+	err := c.tokens.Call(ctx, func(tok string) (bool, error) {
+		var err error
+		resp, err = c.roundTrip(ctx, op, method, c.base+path, "application/json", payload, tok)
+		return err == nil && resp.StatusCode == http.StatusUnauthorized, err
+	})
+	if err != nil {
+		return err
 	}
+	return c.decode(op, resp, out)
 }
 
 // roundTrip sends one request within the per-attempt timeout, reading at most
@@ -367,13 +356,9 @@ func (c *Client) roundTrip(ctx context.Context, op, method, target, contentType 
 		return nil, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody+1))
+	data, err := vendorapi.ReadBody(Vendor, op, res, maxResponseBody)
 	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	if len(data) > maxResponseBody {
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: res.StatusCode, Code: "response_too_large",
-			Message: fmt.Sprintf("response body exceeds %d bytes", maxResponseBody)}
+		return nil, err
 	}
 	return &response{Response: res, body: data}, nil
 }

@@ -11,48 +11,16 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
-// Azure AD client-credentials tokens, cached per Client until shortly before expiry.
+// Azure AD client-credentials tokens, cached per Client (vendorapi.TokenCache) until shortly
+// before expiry.
 
-// accessToken returns the cached token or fetches one; concurrent callers share one fetch.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	if tok := c.cachedToken(); tok != "" {
-		return tok, nil
-	}
-	select {
-	case c.fetching <- struct{}{}:
-	case <-ctx.Done():
-		return "", vendorapi.TransportError(Vendor, "fetch token", ctx.Err())
-	}
-	defer func() { <-c.fetching }()
-	if tok := c.cachedToken(); tok != "" {
-		return tok, nil
-	}
+// newToken fetches a token for the cache, to be replaced a little before it expires.
+func (c *Client) newToken(ctx context.Context) (string, time.Time, error) {
 	tok, ttl, err := c.fetchToken(ctx)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	margin := min(tokenRefreshMargin, ttl/10)
-	c.mu.Lock()
-	c.token, c.tokenExp = tok, c.now().Add(ttl-margin)
-	c.mu.Unlock()
-	return tok, nil
-}
-
-func (c *Client) cachedToken() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.tokenExp) {
-		return c.token
-	}
-	return ""
-}
-
-func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	if c.token == tok {
-		c.token = ""
-	}
-	c.mu.Unlock()
+	return tok, vendorapi.RefreshAt(c.now(), ttl, tokenRefreshMargin), nil
 }
 
 // fetchToken runs the client-credentials grant. Azure answers 400/401 invalid_client for a
