@@ -13,17 +13,15 @@ import (
 // Authenticate logs in now (calls do it lazily) and caches the token. Wrong or inactive
 // credentials are a non-retryable "Auth" error.
 func (c *Client) Authenticate(ctx context.Context) error {
-	c.mu.Lock()
-	c.token = ""
-	c.mu.Unlock()
-	_, err := c.accessToken(ctx)
+	c.tokens.Clear()
+	_, err := c.tokens.Token(ctx)
 	return err
 }
 
 // ValidateToken asks Cityworks whether the cached token is still valid (General/Authentication/
 // Validate); false without a call when there is none.
 func (c *Client) ValidateToken(ctx context.Context) (bool, error) {
-	tok := c.cachedToken()
+	tok := c.tokens.Cached()
 	if tok == "" {
 		return false, nil
 	}
@@ -33,20 +31,9 @@ func (c *Client) ValidateToken(ctx context.Context) (bool, error) {
 	return ok, err
 }
 
-// accessToken returns the cached token or authenticates. Concurrent callers share one login.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	if tok := c.cachedToken(); tok != "" {
-		return tok, nil
-	}
-	select {
-	case c.fetching <- struct{}{}:
-	case <-ctx.Done():
-		return "", vendorapi.TransportError(Vendor, "authenticate", ctx.Err())
-	}
-	defer func() { <-c.fetching }()
-	if tok := c.cachedToken(); tok != "" { // obtained by someone else while we waited
-		return tok, nil
-	}
+// authenticate logs in for the token cache. Without a configured lifetime the token is used
+// until the server ends the session (Status 2); with one, it is renewed a little before then.
+func (c *Client) authenticate(ctx context.Context) (string, time.Time, error) {
 	in := authInput{LoginName: c.login, Password: c.password}
 	if c.lifetime > 0 {
 		in.Expires = max(int(c.lifetime/time.Minute), 1)
@@ -55,19 +42,16 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	var out struct{ Token string }
 	resp, err := c.unauthenticated(ctx, rpc{op: "authenticate", path: "General/Authentication/Authenticate", data: in}, &out)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if out.Token == "" {
-		return "", badResponse("authenticate", resp, "Authenticate returned no Token")
+		return "", time.Time{}, badResponse("authenticate", resp, "Authenticate returned no Token")
 	}
-	c.mu.Lock()
-	c.token, c.tokenExp = out.Token, time.Time{}
+	var refreshAt time.Time
 	if c.lifetime > 0 {
-		life := time.Duration(in.Expires) * time.Minute
-		c.tokenExp = started.Add(life - min(tokenRefreshMargin, life/10))
+		refreshAt = vendorapi.RefreshAt(started, time.Duration(in.Expires)*time.Minute, tokenRefreshMargin)
 	}
-	c.mu.Unlock()
-	return out.Token, nil
+	return out.Token, refreshAt, nil
 }
 
 // unauthenticated performs a call without a token (Authenticate, Validate).
@@ -87,24 +71,6 @@ func (c *Client) unauthenticated(ctx context.Context, r rpc, out any) (*response
 		return resp, err
 	}
 	return resp, c.decodeValue(r.op, resp, env, out)
-}
-
-func (c *Client) cachedToken() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && (c.tokenExp.IsZero() || c.now().Before(c.tokenExp)) {
-		return c.token
-	}
-	return ""
-}
-
-// dropToken forgets tok unless another caller already replaced it.
-func (c *Client) dropToken(tok string) {
-	c.mu.Lock()
-	if c.token == tok {
-		c.token = ""
-	}
-	c.mu.Unlock()
 }
 
 type authInput struct {

@@ -32,14 +32,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -122,13 +120,7 @@ type Client struct {
 	maxDownload int64
 	ua          string
 	now         func() time.Time
-
-	mu       sync.Mutex
-	token    string
-	tokenExp time.Time // zero: unknown lifetime, valid until the server says otherwise
-	// fetching serialises authentication (a one-slot semaphore rather than a mutex so that a
-	// waiting caller can give up when its context ends).
-	fetching chan struct{}
+	tokens      *vendorapi.TokenCache // Authenticate's token; no known expiry without lifetime
 }
 
 var woFieldRE = regexp.MustCompile(`^Text([1-9]|1[0-9]|20)$`)
@@ -174,8 +166,8 @@ func New(cfg Config) (*Client, error) {
 		loc: cfg.Location, lifetime: cfg.TokenLifetime, app: cfg.InitiatedByApp, woRefField: woField,
 		hc: cfg.HTTPClient, timeout: cfg.Timeout, upTimeout: cfg.UploadTimeout,
 		maxDownload: cfg.MaxDownloadBytes, ua: cfg.UserAgent, now: time.Now,
-		fetching: make(chan struct{}, 1),
 	}
+	c.tokens = vendorapi.NewTokenCache(Vendor, "authenticate", func() time.Time { return c.now() }, c.authenticate)
 	if c.loc == nil {
 		c.loc = time.UTC
 	}
@@ -277,26 +269,21 @@ func (c *Client) call(ctx context.Context, r rpc, out any) (*envelope, error) {
 // the first attempt before doing anything, so repeating is safe even for creates.
 func (c *Client) exchange(ctx context.Context, op, path string, build func(tok string) (string, []byte, error),
 	timeout time.Duration, limit int64, decode func(string, *response) (*envelope, error)) (*response, *envelope, error) {
-	for attempt := 0; ; attempt++ {
-		tok, err := c.accessToken(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
+	var resp *response
+	var env *envelope
+	err := c.tokens.Call(ctx, func(tok string) (bool, error) {
+		resp, env = nil, nil
 		ct, body, err := build(tok)
 		if err != nil {
-			return nil, nil, &vendorapi.Error{Vendor: Vendor, Op: op, Message: "build request body", Err: err}
+			return false, &vendorapi.Error{Vendor: Vendor, Op: op, Message: "build request body", Err: err}
 		}
-		resp, err := c.roundTrip(ctx, op, c.base+"/Services/"+path, ct, body, tok, timeout, limit)
-		if err != nil {
-			return nil, nil, err
+		if resp, err = c.roundTrip(ctx, op, c.base+"/Services/"+path, ct, body, tok, timeout, limit); err != nil {
+			return false, err
 		}
-		env, err := decode(op, resp)
-		if isSessionExpired(resp, env) && attempt == 0 {
-			c.dropToken(tok)
-			continue
-		}
-		return resp, env, err
-	}
+		env, err = decode(op, resp)
+		return isSessionExpired(resp, env), err
+	})
+	return resp, env, err
 }
 
 // encodeData marshals the data object after moving every Time in it to the tenant zone, so
@@ -347,14 +334,9 @@ func (c *Client) roundTrip(ctx context.Context, op, target, contentType string, 
 		return nil, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	data, err := vendorapi.ReadBody(Vendor, op, res, limit)
 	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	if int64(len(data)) > limit {
-		// The same call would fetch the same oversized body: not retryable.
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: res.StatusCode, Code: "response_too_large",
-			Message: fmt.Sprintf("response body exceeds %d bytes", limit)}
+		return nil, err
 	}
 	return &response{Response: res, body: data}, nil
 }
