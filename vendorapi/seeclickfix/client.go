@@ -49,7 +49,7 @@ const (
 	CodeInvalidArgument   = "invalid_argument"
 	CodeRedirectRefused   = "redirect_refused"
 	CodeTooManyRedirects  = "too_many_redirects"
-	CodeResponseTooLarge  = "response_too_large"
+	CodeResponseTooLarge  = vendorapi.CodeResponseTooLarge
 	CodeMediaTooLarge     = "media_too_large"
 	CodeLimiter           = "limiter"
 )
@@ -351,14 +351,9 @@ func (c *Client) roundTrip(ctx context.Context, op, method, target string, in *p
 		return nil, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody+1))
+	data, err := vendorapi.ReadBody(Vendor, op, res, maxResponseBody)
 	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	if len(data) > maxResponseBody {
-		// Retrying would fetch the same oversized body: not retryable.
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: res.StatusCode, Code: CodeResponseTooLarge,
-			Message: fmt.Sprintf("response body exceeds %d bytes", maxResponseBody)}
+		return nil, err
 	}
 	return &response{Response: res, body: data}, nil
 }
