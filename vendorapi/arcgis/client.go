@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -258,13 +257,9 @@ func (c *Client) once(ctx context.Context, op string, q url.Values, tok string) 
 		return Result{}, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	body, err := vendorapi.ReadBody(Vendor, op, resp, maxResponseBody)
 	if err != nil {
-		return Result{}, vendorapi.TransportError(Vendor, op, err)
-	}
-	if len(body) > maxResponseBody {
-		return Result{}, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: resp.StatusCode, Code: "response_too_large",
-			Message: fmt.Sprintf("response body exceeds %d bytes", maxResponseBody)}
+		return Result{}, err
 	}
 	jsonBody := looksLikeJSON(resp, body)
 	if resp.StatusCode != http.StatusOK {
