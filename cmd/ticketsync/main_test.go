@@ -107,7 +107,8 @@ func TestWorkerRefusesInvalidEnvironmentListingEveryProblem(t *testing.T) {
 func TestTicketsVerbsAgainstTheAPI(t *testing.T) {
 	ctx := context.Background()
 	s, err := devstack.Start(ctx, devstack.Options{Ephemeral: true, HTTPAddr: "127.0.0.1:0", TemporalPort: -1,
-		UIPort: -1, NoUI: true, TWHSimPort: -1, PortalSimPort: -1})
+		UIPort: -1, NoUI: true, TWHSimPort: -1, PortalSimPort: -1, CityworksSimPort: -1, ArcGISSimPort: -1,
+		SCFSimPort: -1, CyprexxSimPort: -1, PruvanSimPort: -1, CubuSimPort: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +175,9 @@ func devRestart(t *testing.T, bin string, first syscall.Signal) {
 	api := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := []string{"dev", "--data-dir", dataDir, "--http-addr", api, "--temporal-port", fmt.Sprint(freePort(t)),
 		"--ui-port", fmt.Sprint(freePort(t)), "--twh-sim-port", fmt.Sprint(freePort(t)), "--portal-sim-port", fmt.Sprint(freePort(t))}
+	for _, flag := range []string{"--cityworks-sim-port", "--arcgis-sim-port", "--scf-sim-port", "--cyprexx-sim-port", "--pruvan-sim-port", "--cubu-sim-port"} {
+		args = append(args, flag, fmt.Sprint(freePort(t)))
+	}
 	keyRE := regexp.MustCompile(`tsk_demo_[0-9a-f]+`)
 	readyRE := regexp.MustCompile(`ready in ([0-9.]+m?s)`)
 
