@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -333,30 +332,13 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any) e
 // roundTrip sends one request within the per-attempt timeout, reading at most
 // maxResponseBody bytes of the answer.
 func (c *Client) roundTrip(ctx context.Context, op, method, target, contentType string, payload []byte, bearer string) (*response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, Message: "build request", Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
-	if payload != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
+	auth := ""
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		auth = "Bearer " + bearer
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	defer res.Body.Close()
-	data, err := vendorapi.ReadBody(Vendor, op, res, maxResponseBody)
+	res, data, err := vendorapi.Send(ctx, c.hc, Vendor, op, vendorapi.Attempt{Method: method, URL: target,
+		ContentType: contentType, Body: payload, Authorization: auth, UserAgent: c.ua, Timeout: c.timeout,
+		MaxBody: maxResponseBody})
 	if err != nil {
 		return nil, err
 	}
