@@ -317,24 +317,15 @@ type response struct {
 // that), as the contract advises: a misconfigured version then still authenticates.
 func (c *Client) roundTrip(ctx context.Context, op, target, contentType string, payload []byte, tok string,
 	timeout time.Duration, limit int64) (*response, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
-	if err != nil {
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, Message: "build request", Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("Content-Type", contentType)
+	auth := ""
 	if tok != "" {
-		req.Header.Set("Authorization", "cityworks "+tok)
+		auth = "cityworks " + tok
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
+	if payload == nil {
+		payload = []byte{} // always a body, if an empty one, and its Content-Type
 	}
-	defer res.Body.Close()
-	data, err := vendorapi.ReadBody(Vendor, op, res, limit)
+	res, data, err := vendorapi.Send(ctx, c.hc, Vendor, op, vendorapi.Attempt{Method: http.MethodPost, URL: target,
+		ContentType: contentType, Body: payload, Authorization: auth, UserAgent: c.ua, Timeout: timeout, MaxBody: limit})
 	if err != nil {
 		return nil, err
 	}
