@@ -244,20 +244,8 @@ func (c *Client) once(ctx context.Context, op string, q url.Values, tok string) 
 		q = cloneValues(q)
 		q.Set("token", tok)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+q.Encode(), nil)
-	if err != nil {
-		return Result{}, &vendorapi.Error{Vendor: Vendor, Op: op, Message: "build request", Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return Result{}, vendorapi.TransportError(Vendor, op, err)
-	}
-	defer resp.Body.Close()
-	body, err := vendorapi.ReadBody(Vendor, op, resp, maxResponseBody)
+	resp, body, err := vendorapi.Send(ctx, c.hc, Vendor, op, vendorapi.Attempt{Method: http.MethodGet,
+		URL: c.endpoint + "?" + q.Encode(), UserAgent: c.ua, Timeout: c.timeout, MaxBody: maxResponseBody})
 	if err != nil {
 		return Result{}, err
 	}
