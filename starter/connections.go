@@ -91,11 +91,12 @@ func (a *API) connectionView(r *http.Request, c *connectors.Conn) ConnectionView
 	return v
 }
 
-// tenantConnection returns the caller's connection {id} (another tenant's is 404).
+// tenantConnection returns the caller's connection {id} (another tenant's is 404; an operator
+// key sees every tenant's).
 func (a *API) tenantConnection(r *http.Request) (*connectors.Conn, *Problem) {
 	id := r.PathValue("id")
 	c, err := a.Connections.Get(id)
-	if err != nil || c.Tenant != tenantOf(r) {
+	if err != nil || !canSee(r, c.Tenant) {
 		return nil, problem(http.StatusNotFound, fmt.Sprintf("connection %q not found", id))
 	}
 	return c, nil
@@ -106,7 +107,7 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) *Problem {
 		Items []ConnectionView `json:"items"`
 	}{Items: []ConnectionView{}}
 	for _, id := range a.Connections.IDs() {
-		if c, _ := a.Connections.Get(id); c.Tenant == tenantOf(r) {
+		if c, _ := a.Connections.Get(id); canSee(r, c.Tenant) {
 			out.Items = append(out.Items, a.connectionView(r, c))
 		}
 	}
