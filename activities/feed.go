@@ -11,6 +11,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -25,6 +26,12 @@ type FeedProgress struct {
 	Pokes     int       `json:"pokes"`
 	Reads     int       `json:"reads"`
 	LastError string    `json:"lastError,omitempty"`
+	// The safety nets' pace (feedpace.go): the current read interval, sweeps and their pokes,
+	// and tickets woken because the feed kept failing.
+	IntervalMs int64 `json:"intervalMs,omitempty"`
+	Sweeps     int   `json:"sweeps,omitempty"`
+	SweepPokes int   `json:"sweepPokes,omitempty"`
+	Woken      int   `json:"woken,omitempty"`
 	// Intake: the request system's stream (its cursor lives in the store).
 	IntakeRuns      int           `json:"intakeRuns,omitempty"`
 	Intake          engine.Counts `json:"intake"`
@@ -92,23 +99,60 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	lastSavedError := "-"
 	lastReadSaved := time.Time{}
 	nextIntake := time.Now()
+	pace := newFeedPace(interval, conn)
+	sweep := newFeedSweep(a.pollInterval(conn))
+	nextRead := time.Now()
+	var failingSince time.Time
+	woken := false
 	for {
 		if hasFeed {
-			if err := a.readFeedOnce(ctx, conn, feed, &progress, seen); err != nil {
-				progress.LastError = err.Error()
-				a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
-			} else {
-				progress.LastError = ""
-				// Record liveness at most every 30 s (operators read it as "feed lag").
-				if time.Since(lastReadSaved) > 30*time.Second {
-					if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
-						lastReadSaved = time.Now()
+			if now := time.Now(); !now.Before(nextRead) {
+				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep)
+				if err != nil {
+					progress.LastError = err.Error()
+					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
+					pace.snap(now)
+					if failingSince.IsZero() {
+						failingSince = now
 					}
+				} else {
+					progress.LastError = ""
+					failingSince, woken = time.Time{}, false
+					pace.judge(ctx, a.Store, fresh, now)
+				}
+				nextRead = now.Add(pace.interval())
+				progress.IntervalMs = pace.interval().Milliseconds()
+			}
+			// Record liveness at most every 30 s (operators read it as "feed lag"); between the
+			// reads of a stretched interval the follower vouches for the feed while its last
+			// read succeeded (the stretch is bounded well inside the poll interval).
+			if progress.LastError == "" && time.Since(lastReadSaved) > 30*time.Second {
+				if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
+					lastReadSaved = time.Now()
 				}
 			}
 			if progress.LastError != lastSavedError {
 				if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastErrorCursor, progress.LastError); err == nil {
 					lastSavedError = progress.LastError
+				}
+			}
+			if !failingSince.IsZero() && !woken && time.Since(failingSince) >= feedWakeAfter {
+				// Quiet tickets sleep for a day while the feed is healthy: wake them all so
+				// each tightens its timer until the feed is back.
+				n, err := a.wakeOpenTickets(ctx, conn, func() { activity.RecordHeartbeat(ctx, progress) })
+				progress.Woken += n
+				woken = err == nil
+				if err != nil {
+					a.log().Warn("waking open tickets failed", "connection", in.Connection, "error", err)
+				}
+			}
+			if progress.LastError == "" && !time.Now().Before(sweep.next) {
+				n, err := a.sweep(ctx, conn, feed, sweep, progress.Watermark)
+				progress.Sweeps++
+				progress.SweepPokes += n
+				if err != nil {
+					sweep.next = time.Now().Add(sweep.every)
+					a.log().Warn("change feed sweep failed", "connection", in.Connection, "error", err)
 				}
 			}
 		}
@@ -137,8 +181,10 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	}
 }
 
-// readFeedOnce pages through everything modified since the watermark (minus the overlap).
-func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time) error {
+// readFeedOnce pages through everything modified since the watermark (minus the overlap) and
+// returns the modification times of the changes it poked (the pace weighs them against the
+// pushes; the sweep remembers them).
+func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep) (fresh []time.Time, err error) {
 	since := p.Watermark.Add(-feedOverlap)
 	cursor := ""
 	newMark := p.Watermark
@@ -150,7 +196,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 				cursor = "" // expired cursor: restart from the watermark
 				continue
 			}
-			return err
+			return fresh, err
 		}
 		p.Reads++
 		for _, item := range res.Items {
@@ -159,9 +205,11 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 				continue
 			}
 			if err := a.pokeChanged(ctx, conn, item); err != nil {
-				return err // not marked seen, watermark unchanged: the next read pokes again
+				return fresh, err // not marked seen, watermark unchanged: the next read pokes again
 			}
 			seen[key] = item.ModifiedAt
+			fresh = append(fresh, item.ModifiedAt)
+			sw.remember(item)
 			if item.ModifiedAt.After(newMark) {
 				newMark = item.ModifiedAt
 			}
@@ -175,7 +223,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 	if newMark.After(p.Watermark) {
 		p.Watermark = newMark.UTC()
 		if err := a.Store.SaveCursor(ctx, conn.ID, engine.FeedWatermarkCursor, p.Watermark.Format(time.RFC3339Nano)); err != nil {
-			return fmt.Errorf("save feed watermark: %w", err)
+			return fresh, fmt.Errorf("save feed watermark: %w", err)
 		}
 	}
 	// Forget keys that fell out of the overlap window.
@@ -184,19 +232,23 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 			delete(seen, k)
 		}
 	}
-	return nil
+	return fresh, nil
 }
 
 // pokeChanged pokes the ticket owning a changed remote request: by the reference it carries
 // when the work system's references can be read back (no store look-up, and requests that are
-// not ours cost nothing), else by its remote id in the read model.
+// not ours cost nothing), else by its remote id in the read model. The poke carries the
+// modification (FeedPoke), so a ticket that already read it does not read again.
 func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, item vendorapi.RemoteRequest) error {
 	if p, ok := conn.Work.(vendorapi.ReferenceParser); ok {
 		ext, ours := p.ParseReference(conn.ID, item.ExternalReference)
 		if !ours {
 			return nil // not a ticketsync request (or another connection's): nothing to poke
 		}
-		_, err := a.Engine.Poke(ctx, conn, ext, "")
+		err := a.Engine.Signal(ctx, ticket.WorkflowID(conn.ID, ext), ticket.SignalPoke, FeedPoke{ModifiedAt: item.ModifiedAt})
+		if errors.Is(err, engine.ErrWorkflowClosed) {
+			return nil
+		}
 		return err
 	}
 	_, err := a.Engine.Poke(ctx, conn, "", item.ID)

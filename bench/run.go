@@ -101,7 +101,7 @@ func (rn *runner) play(ctx context.Context) error {
 }
 
 // relaxed is the per-ticket safety-net interval of a quiet ticket whose feed is healthy.
-func relaxed(o Options) time.Duration { return o.PollInterval * workflows.FeedHealthyRelaxFactor }
+func relaxed(o Options) time.Duration { return workflows.RelaxedPollInterval(o.PollInterval) }
 
 // feedWarmup is how long after pushes stop the feed takes to notice (its interval grown to the
 // maximum snaps back at the first change no push announced).

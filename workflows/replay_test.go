@@ -82,7 +82,8 @@ func TestEveryChangeIDHasARecordedHistory(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"quiet-poll-without-sync", "feed-aware-poll", "remap-signal",
-		"bounded-state", "lossless-handover", "endpoint-wait", "finish-clean", "request-patch"} {
+		"bounded-state", "lossless-handover", "endpoint-wait", "finish-clean", "request-patch",
+		"relaxed-safety-net", "skip-seen-poke"} {
 		if !recorded[id] {
 			t.Errorf("change id %q has no recorded history in testdata/", id)
 		}

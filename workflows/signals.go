@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/ticket"
 )
 
@@ -59,6 +60,7 @@ func receiveRaw(ctx workflow.Context, c workflow.ReceiveChannel) json.RawMessage
 // operatorOnly, requester signals and pokes stay buffered (a parked cancel waits for an
 // operator or the timer, not for the requester).
 func (r *run) sleepOrSignal(ctx workflow.Context, d time.Duration, operatorOnly bool) (timerFired bool) {
+	seen := false // the signal was a poke announcing nothing new (seenPoke)
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	sel := workflow.NewSelector(ctx)
@@ -73,14 +75,22 @@ func (r *run) sleepOrSignal(ctx workflow.Context, d time.Duration, operatorOnly 
 	r.sig.addOperator(ctx, sel, r)
 	if !operatorOnly {
 		sel.AddReceive(r.sig.poke, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
+			if r.seenPoke(ctx, receiveRaw(ctx, c)) {
+				seen = true // nothing new: keep waiting on the same timer
+				return
+			}
 			r.onPoke()
 		})
 		// Deliveries made room for feedback left unread (only sent since changeBoundedState).
 		sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	}
-	sel.Select(ctx)
-	return timerFired
+	for {
+		seen = false
+		sel.Select(ctx)
+		if !seen {
+			return timerFired
+		}
+	}
 }
 
 // waitForWake blocks until the poll timer fires or a signal arrives.
@@ -88,7 +98,7 @@ func (r *run) waitForWake(ctx workflow.Context) {
 	_ = r.sync(ctx) // whatever changed before sleeping is visible while we sleep
 	var d time.Duration
 	if r.s.Paused == nil {
-		d = r.nextPollDelay()
+		d = r.nextPollDelay(ctx)
 	}
 	if r.sleepOrSignal(ctx, d, false) {
 		r.pollNow = true
@@ -102,15 +112,20 @@ func (r *run) waitForWake(ctx workflow.Context) {
 
 // nextPollDelay is the poll interval with a deterministic ±10 % jitter derived from the workflow
 // id and poll count (no SideEffect needed: the same inputs give the same delay on replay).
-func (r *run) nextPollDelay() time.Duration {
+func (r *run) nextPollDelay(ctx workflow.Context) time.Duration {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s#%d", r.s.WorkflowID, r.s.Polls)
 	frac := float64(h.Sum64()%10001)/10000*2 - 1 // [-1, 1]
 	interval := r.pollInterval
 	if r.s.FeedHealthy && r.s.NeedsAttention == nil {
 		// The feed (and webhook) poke this ticket within seconds of a change: the timer is
-		// only the safety net, so it can be relaxed.
-		interval *= FeedHealthyRelaxFactor
+		// only the safety net, so it can be relaxed. The feed wakes every open ticket when it
+		// fails for long, so the relaxed timer never outlives a feed outage by much.
+		if r.version(ctx, changeRelaxedSafetyNet) >= 1 {
+			interval = RelaxedPollInterval(interval)
+		} else {
+			interval *= FeedHealthyRelaxFactor
+		}
 	}
 	d := time.Duration(float64(interval) * (1 + pollJitter*frac))
 	if d < time.Second {
@@ -140,9 +155,15 @@ func (r *run) drainSignals(ctx workflow.Context) {
 			got = true
 			r.onResume(ctx)
 		}
-		for r.sig.poke.ReceiveAsync(nil) {
+		for {
+			var poke json.RawMessage
+			if !r.sig.poke.ReceiveAsync(&poke) {
+				break
+			}
 			got = true
-			r.pollNow = true
+			if !r.seenPoke(ctx, poke) {
+				r.pollNow = true
+			}
 		}
 		for r.sig.retry.ReceiveAsync(nil) {
 			got = true
@@ -235,6 +256,21 @@ func (r *run) onResume(ctx workflow.Context) {
 	r.emitLocal(ctx, ticket.EventResumed, "")
 	r.pollNow = true
 	r.changed()
+}
+
+// seenPoke reports whether a poke announces a modification the ticket has already read: the
+// change feed sends the modification time of each change it sees (activities.FeedPoke), which
+// a push has usually brought seconds before. Pokes without one (webhooks, operators) always
+// read.
+func (r *run) seenPoke(ctx workflow.Context, raw json.RawMessage) bool {
+	var p activities.FeedPoke
+	if len(raw) == 0 || json.Unmarshal(raw, &p) != nil || p.ModifiedAt.IsZero() {
+		return false
+	}
+	if r.s.RemoteID == "" || p.ModifiedAt.After(r.s.RemoteModifiedAt) {
+		return false
+	}
+	return r.version(ctx, changeSkipSeenPoke) >= 1
 }
 
 // onPoke: the work system changed; poll now unless paused or not created yet (the create step

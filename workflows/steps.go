@@ -93,7 +93,7 @@ func (r *run) createPhase(ctx workflow.Context) error {
 		_ = r.sync(ctx)
 		var d time.Duration
 		if r.s.Paused == nil {
-			d = r.nextPollDelay()
+			d = r.nextPollDelay(ctx)
 		}
 		r.sleepOrSignal(ctx, d, false)
 		r.s.Polls++
@@ -242,7 +242,7 @@ func (r *run) cancelRemote(ctx workflow.Context) error {
 		_ = r.sync(ctx)
 		// Wait for an operator retry (or the next timer tick), then try again.
 		r.retryRequested = false
-		r.sleepOrSignal(ctx, r.nextPollDelay(), true)
+		r.sleepOrSignal(ctx, r.nextPollDelay(ctx), true)
 		r.s.Polls++
 		return nil
 	}

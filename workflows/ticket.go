@@ -44,11 +44,34 @@ const (
 	// changeRequestPatch: the patch signal corrects the request of a parked create (patch.go).
 	// History ticket-patch-v3.
 	changeRequestPatch = "request-patch"
+	// changeRelaxedSafetyNet: with a healthy feed a quiet ticket's timer relaxes to
+	// RelaxedPollInterval (a day at 15 min) instead of FeedHealthyRelaxFactor × the interval;
+	// the feed's sweep and its tightening pokes cover the rest (issue 8). History
+	// ticket-safetynet-v1.
+	changeRelaxedSafetyNet = "relaxed-safety-net"
+	// changeSkipSeenPoke: a poke carrying a modification the ticket has already read (the feed
+	// re-announcing what a push brought) neither reads the work system nor restarts the timer.
+	// History ticket-safetynet-v1.
+	changeSkipSeenPoke = "skip-seen-poke"
 )
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
-// feed is healthy (15 min → 1 h by default).
+// feed is healthy (15 min → 1 h), in runs from before changeRelaxedSafetyNet.
 const FeedHealthyRelaxFactor = 4
+
+// SafetyNetRelaxFactor and MaxRelaxedPollInterval bound the relaxed safety net since
+// changeRelaxedSafetyNet: 96 × 15 min is one read a day per quiet ticket, which keeps a
+// connection near one vendor call per open ticket-day (issue 8).
+const (
+	SafetyNetRelaxFactor   = 96
+	MaxRelaxedPollInterval = 24 * time.Hour
+)
+
+// RelaxedPollInterval is a quiet ticket's safety-net interval while its connection's feed is
+// healthy: poll × SafetyNetRelaxFactor, at most MaxRelaxedPollInterval, never below poll.
+func RelaxedPollInterval(poll time.Duration) time.Duration {
+	return max(poll, min(poll*SafetyNetRelaxFactor, MaxRelaxedPollInterval))
+}
 
 // MaxPollsPerRun bounds a run's history even if the server never suggests continue-as-new
 // (a variable so tests can force continue-as-new quickly).

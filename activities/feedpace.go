@@ -1,0 +1,216 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/store"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+// What keeps the safety nets cheap for the vendor (issue 8, docs/performance.md): pushes bring
+// changes within a second; the change feed checks them at a pace that stretches while the
+// pushes keep up; an hourly sweep re-reads the last day of the feed; and a quiet ticket's own
+// timer relaxes to a day (workflows.RelaxedPollInterval) until the feed fails, when the
+// follower wakes every open ticket so each tightens its timer again.
+
+// FeedPoke is what the change feed's pokes carry: the modification it saw. A ticket that has
+// already read the request at that modification (a push brought it) neither reads the work
+// system again nor restarts its timer. Webhook and operator pokes carry nothing and always read.
+type FeedPoke struct {
+	ModifiedAt time.Time `json:"modifiedAt"`
+}
+
+const (
+	// maxFeedStretch bounds the stretched feed interval: 60 × 5 s = 5 min, a third of the
+	// 15-minute promise, so a change whose push was lost still arrives in time.
+	maxFeedStretch = 60
+	// pushGrace is how long a push may trail the change it announces: fresher changes are
+	// judged at the next read.
+	pushGrace = 2 * time.Second
+	// pushMemory: a connection whose last verified push is older than this is taken as having
+	// no pushes (not configured, or gone for good): the feed then stays at its base pace.
+	pushMemory = 24 * time.Hour
+	// feedWakeAfter is how long the feed must keep failing before the follower wakes every
+	// open ticket (a blip must not cost a read per ticket).
+	feedWakeAfter = time.Minute
+	// Sweep timing in poll intervals of the connection: every sweepEveryPolls (an hour at
+	// 15 min), over the span of a quiet ticket's relaxed timer (SweepWindow).
+	sweepEveryPolls  = 4
+	sweepWindowPolls = 96
+	maxSweepWindow   = 24 * time.Hour
+	// SweepPage is the page size the sweep asks for (the regular reads ask for feedPage).
+	SweepPage = 500
+)
+
+// SweepWindow is how far back the sweep reads: the span of a quiet ticket's relaxed timer
+// (workflows.RelaxedPollInterval of the same poll interval; a test keeps the two equal).
+func SweepWindow(poll time.Duration) time.Duration {
+	return max(poll, min(poll*sweepWindowPolls, maxSweepWindow))
+}
+
+// pollInterval is the connection's per-ticket poll interval (the sweep's time unit).
+func (a *Activities) pollInterval(conn *connectors.Conn) time.Duration {
+	def := 15 * time.Minute
+	if a.Engine != nil && a.Engine.PollInterval > 0 {
+		def = a.Engine.PollInterval
+	}
+	return conn.PollIntervalOr(def)
+}
+
+// feedPace adapts how often the change feed is read. While every change the feed shows was
+// also announced by a verified push, the interval doubles (up to maxFeedStretch × the base);
+// a change no push announced, or a failed read, snaps it back to the base.
+type feedPace struct {
+	base, max, cur time.Duration
+	source         string    // the pushes' webhook_deliveries source: "<work kind>:<connection>"
+	since          time.Time // evidence window: since the last snap-back
+	changes        int       // changes the feed showed in the window, each older than pushGrace
+	young          []time.Time
+	lastPush       time.Time
+}
+
+func newFeedPace(base time.Duration, conn *connectors.Conn) *feedPace {
+	return &feedPace{base: base, max: base * maxFeedStretch, cur: base, source: conn.WorkKind + ":" + conn.ID,
+		since: time.Now()}
+}
+
+func (p *feedPace) interval() time.Duration { return p.cur }
+
+func (p *feedPace) snap(now time.Time) {
+	p.cur, p.since, p.changes, p.young = p.base, now, 0, p.young[:0]
+}
+
+// judge weighs one successful read (the modification times of the changes it found new)
+// against the pushes received in the window.
+func (p *feedPace) judge(ctx context.Context, st *store.Store, fresh []time.Time, now time.Time) {
+	p.young = append(p.young, fresh...)
+	kept := p.young[:0]
+	for _, t := range p.young {
+		if t.After(now.Add(-pushGrace)) {
+			kept = append(kept, t)
+		} else {
+			p.changes++
+		}
+	}
+	p.young = kept
+	pushes, last, err := st.PushesSince(ctx, p.source, p.since.Add(-pushGrace))
+	if err != nil {
+		p.snap(now) // no evidence either way: read at the base pace
+		return
+	}
+	if last.After(p.lastPush) {
+		p.lastPush = last
+	}
+	switch {
+	case p.changes > pushes:
+		p.snap(now) // a change no push announced: pushes lag or are lost
+	case now.Sub(p.lastPush) < pushMemory:
+		p.cur = min(2*p.cur, p.max)
+	default:
+		p.cur = p.base // no pushes: the feed is the fast path
+	}
+}
+
+// feedSweep re-reads the feed over the span of the relaxed per-ticket timer every few poll
+// intervals (FixMyStreet's "updates of the last day"), and pokes the tickets of changes the
+// follower has not poked: a change the vendor committed with a modification time older than
+// the watermark's overlap reaches its ticket within the sweep period instead of at its daily
+// timer. The first sweep of a follower only learns what is there.
+type feedSweep struct {
+	every, window time.Duration
+	next          time.Time
+	known         map[string]time.Time // remote id → newest modification poked or swept
+	primed        bool
+}
+
+func newFeedSweep(poll time.Duration) *feedSweep {
+	return &feedSweep{every: poll * sweepEveryPolls, window: SweepWindow(poll), next: time.Now(), known: map[string]time.Time{}}
+}
+
+// remember records a change the regular reads poked.
+func (s *feedSweep) remember(item vendorapi.RemoteRequest) {
+	if item.ModifiedAt.After(s.known[item.ID]) {
+		s.known[item.ID] = item.ModifiedAt
+	}
+}
+
+// sweep runs one sweep; it returns the pokes it made.
+func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, s *feedSweep, watermark time.Time) (int, error) {
+	now := time.Now()
+	since := now.Add(-s.window)
+	cursor := ""
+	pokes := 0
+	for page := 0; page < 1000; page++ {
+		res, err := feed.Changes(ctx, since, cursor, SweepPage)
+		if err != nil {
+			var ve *vendorapi.Error
+			if errors.As(err, &ve) && ve.Code == "invalid_cursor" && cursor != "" {
+				cursor = ""
+				continue
+			}
+			return pokes, err
+		}
+		for _, item := range res.Items {
+			if last, ok := s.known[item.ID]; ok && !item.ModifiedAt.After(last) {
+				continue
+			}
+			s.known[item.ID] = item.ModifiedAt
+			// Changes inside the regular reads' window are theirs; the first sweep only learns.
+			if !s.primed || !item.ModifiedAt.Before(watermark.Add(-feedOverlap)) {
+				continue
+			}
+			if err := a.pokeChanged(ctx, conn, item); err != nil {
+				return pokes, err
+			}
+			pokes++
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		cursor = res.NextCursor
+	}
+	for id, t := range s.known {
+		if t.Before(since) {
+			delete(s.known, id)
+		}
+	}
+	s.primed = true
+	s.next = now.Add(s.every)
+	return pokes, nil
+}
+
+// wakeOpenTickets pokes every open ticket of the connection without a modification time, so
+// each reads the work system, learns that the feed is failing and tightens its timer back to
+// the poll interval. beat is called every 100 pokes (the activity's heartbeat).
+func (a *Activities) wakeOpenTickets(ctx context.Context, conn *connectors.Conn, beat func()) (int, error) {
+	cursor := ""
+	n := 0
+	for {
+		page, next, err := a.Store.ListTickets(ctx, store.TicketFilter{Tenant: conn.Tenant, Connection: conn.ID,
+			Limit: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return n, fmt.Errorf("list open tickets: %w", err)
+		}
+		for _, t := range page {
+			if ticket.IsTerminal(t.Status) {
+				continue
+			}
+			if err := a.Engine.Signal(ctx, t.WorkflowID, ticket.SignalPoke, nil); err != nil && !errors.Is(err, engine.ErrWorkflowClosed) {
+				return n, err
+			}
+			if n++; n%100 == 0 {
+				beat()
+			}
+		}
+		if next == "" {
+			return n, nil
+		}
+		cursor = next
+	}
+}

@@ -1,0 +1,88 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/ticket"
+	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+	"github.com/ticketsync/ticketsync/workflows"
+)
+
+// feedHealthy makes the connection's change feed look healthy to the poll (the follower
+// vouched for it just now).
+func feedHealthy(t *testing.T, h *harness) {
+	t.Helper()
+	if err := h.kit.Store.SaveCursor(context.Background(), h.in.Ref.Connection, engine.FeedLastReadCursor,
+		time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With a healthy feed a quiet ticket reads the work system once a day (15 min × 96), not
+// every hour: the safety net costs one vendor call and a handful of history events a day.
+func TestQuietTicketWithHealthyFeedReadsOnceADay(t *testing.T) {
+	h := newHarness(t, "relaxed-1")
+	feedHealthy(t, h)
+	var afterFirst, beforeSecond, afterSecond ticket.State
+	h.at(20*time.Minute, func() { afterFirst = h.state() }) // the first (15 min) read told it the feed is healthy
+	h.at(20*time.Hour, func() { beforeSecond = h.state() }) // a day minus the jitter has not passed
+	h.at(27*time.Hour+20*time.Minute, func() { afterSecond = h.state() })
+	h.at(28*time.Hour, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.run()
+	if afterFirst.Polls != 1 || !afterFirst.FeedHealthy {
+		t.Fatalf("after the first read: polls %d, feed healthy %t", afterFirst.Polls, afterFirst.FeedHealthy)
+	}
+	gap := afterFirst.NextPoll.Sub(*afterFirst.LastPoll)
+	if want := workflows.RelaxedPollInterval(15 * time.Minute); gap < want*9/10 || gap > want*11/10 {
+		t.Fatalf("next read %s after the last, want %s ± 10%%", gap, want)
+	}
+	if beforeSecond.Polls != 1 || afterSecond.Polls != 2 {
+		t.Fatalf("polls: %d before a day, %d after", beforeSecond.Polls, afterSecond.Polls)
+	}
+}
+
+// The feed's poke of a change the ticket has already read (a push brought it) neither reads
+// the work system nor restarts the timer; a poke of a newer change, or one without a
+// modification (webhook, operator), reads.
+func TestFeedPokeOfAChangeAlreadyReadIsSkipped(t *testing.T) {
+	h := newHarness(t, "seen-poke-1")
+	var created twhsim.WorkRequest
+	var before, afterSeen, afterNewer, afterPlain ticket.State
+	var callsBefore, callsAfterSeen int
+	h.at(time.Minute, func() {
+		created = h.remote()
+		before = h.state()
+		callsBefore = h.kit.TWH.Stats().APICalls
+		h.env.SignalWorkflow(ticket.SignalPoke, activities.FeedPoke{ModifiedAt: created.ModifiedAt})
+	})
+	h.at(2*time.Minute, func() {
+		afterSeen = h.state()
+		callsAfterSeen = h.kit.TWH.Stats().APICalls
+	})
+	h.at(3*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
+	h.at(4*time.Minute, func() {
+		h.env.SignalWorkflow(ticket.SignalPoke, activities.FeedPoke{ModifiedAt: h.remote().ModifiedAt})
+	})
+	h.at(5*time.Minute, func() { afterNewer = h.state(); h.poke() })
+	h.at(6*time.Minute, func() { afterPlain = h.state() })
+	h.at(7*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.run()
+	if afterSeen.Polls != before.Polls || callsAfterSeen != callsBefore {
+		t.Fatalf("a poke of a change already read: polls %d → %d, vendor calls %d → %d", before.Polls, afterSeen.Polls, callsBefore, callsAfterSeen)
+	}
+	if afterSeen.NextPoll == nil || before.NextPoll == nil || !afterSeen.NextPoll.Equal(*before.NextPoll) {
+		t.Fatalf("the timer was restarted: next read %v → %v", before.NextPoll, afterSeen.NextPoll)
+	}
+	if afterNewer.Polls != before.Polls+1 || afterNewer.Status != ticket.InProgress {
+		t.Fatalf("a poke of a newer change: polls %d, status %s", afterNewer.Polls, afterNewer.Status)
+	}
+	if afterPlain.Polls != afterNewer.Polls+1 {
+		t.Fatalf("a poke without a modification did not read: polls %d → %d", afterNewer.Polls, afterPlain.Polls)
+	}
+	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.status_changed:InProgress<Requested",
+		"ticket.status_changed:Canceled<InProgress", "ticket.closed:Canceled<InProgress")
+}
