@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -53,7 +53,7 @@ func (a *Activities) DeliverEvent(ctx context.Context, in DeliverInput) error {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the endpoint of connection %s is disabled%s (%s): event not sent; an operator re-enables it",
 			in.Ref.Connection, since, ep.Reason), ErrTypeEndpointDisabled, nil)
 	}
-	err = conn.Request.Notify(ctx, Notification(in.Ref, in.Event, attempt))
+	err = conn.Request.Notify(ctx, engine.Notification(in.Ref, in.Event, attempt))
 	now := time.Now().UTC()
 	if err == nil {
 		if err := a.Store.MarkEventDelivery(ctx, in.Event.ID, store.DeliveryDelivered, attempt, "", now); err != nil {
@@ -85,43 +85,4 @@ func (a *Activities) DeliverEvent(ctx context.Context, in DeliverInput) error {
 		mark(store.DeliveryAbandoned)
 	}
 	return asTemporalError(ctx, err)
-}
-
-// notificationKinds maps delivered event types to the request side's vendor-neutral kinds.
-var notificationKinds = map[string]string{
-	ticket.EventStatusChanged:  vendorapi.NotifyStatusChanged,
-	ticket.EventFeedbackAdded:  vendorapi.NotifyFeedbackAdded,
-	ticket.EventNeedsAttention: vendorapi.NotifyNeedsAttention,
-	ticket.EventClosed:         vendorapi.NotifyClosed,
-}
-
-// Notification renders a timeline event as the request side's vendor-neutral notification.
-// The internal Submitted status is never sent, and a needs-attention reason goes out as its
-// short class only: the vendor's full error text (which may name internal hosts) stays on
-// the timeline.
-func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notification {
-	n := vendorapi.Notification{
-		ID: ev.ID, Kind: notificationKinds[ev.Type], OccurredAt: ev.OccurredAt.UTC(), Attempt: attempt,
-		TicketID: ref.TicketID, Tenant: ref.Tenant, Connection: ref.Connection, ExternalID: ref.ExternalID,
-		Status: ev.Status, PreviousStatus: ev.PreviousStatus, RemoteID: ev.RemoteID, Category: ev.Category,
-	}
-	if n.Status == ticket.Submitted {
-		n.Status = ""
-	}
-	if ev.Feedback != nil {
-		n.Feedback = &vendorapi.Feedback{ID: ev.Feedback.ID, Text: ev.Feedback.Text, Author: ev.Feedback.Author,
-			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true, Attachments: ev.Feedback.Attachments}
-	}
-	if ev.Attention != nil {
-		n.Reason = ReasonClass(ev.Attention.Reason)
-		n.Since = ev.Attention.Since.UTC()
-	}
-	return n
-}
-
-// ReasonClass is the part of a park reason that is ours ("could not create the request in the
-// work system"), without the vendor's error text that follows the first ": ".
-func ReasonClass(reason string) string {
-	class, _, _ := strings.Cut(reason, ": ")
-	return class
 }

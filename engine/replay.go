@@ -55,10 +55,10 @@ var notificationKinds = map[string]string{
 	ticket.EventClosed:         vendorapi.NotifyClosed,
 }
 
-// Notification renders a timeline event as the request side's vendor-neutral notification,
-// exactly as the workflow's delivery does (activities.Notification; a test holds the two
-// equal): the internal Submitted status is never sent, and a needs-attention reason goes out
-// as its short class only.
+// Notification renders a timeline event as the request side's vendor-neutral notification, for
+// the workflow's delivery (activities.DeliverEvent) and for replays alike: the internal
+// Submitted status is never sent, and a needs-attention reason goes out as its short class
+// only (the vendor's full error text, which may name internal hosts, stays on the timeline).
 func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notification {
 	n := vendorapi.Notification{
 		ID: ev.ID, Kind: notificationKinds[ev.Type], OccurredAt: ev.OccurredAt.UTC(), Attempt: attempt,
@@ -70,7 +70,7 @@ func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notifi
 	}
 	if ev.Feedback != nil {
 		n.Feedback = &vendorapi.Feedback{ID: ev.Feedback.ID, Text: ev.Feedback.Text, Author: ev.Feedback.Author,
-			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true}
+			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true, Attachments: ev.Feedback.Attachments}
 	}
 	if ev.Attention != nil {
 		n.Reason = reasonClass(ev.Attention.Reason)

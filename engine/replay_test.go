@@ -8,30 +8,53 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 )
 
-// A replay must send what the workflow's delivery sent: the two renderings agree on every
-// kind of event.
-func TestReplayRendersLikeTheWorkflowDelivery(t *testing.T) {
+// The one rendering of timeline events for the request side (workflow delivery and replays).
+func TestNotificationRendering(t *testing.T) {
 	ref := ticket.NewRef("sunrise", "sunrise-twh", "REQ-1")
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))
 	for _, ev := range []ticket.Event{
 		{ID: "e1", Seq: 1, Type: ticket.EventStatusChanged, OccurredAt: at, Status: ticket.Requested, RemoteID: "104201"},
 		{ID: "e2", Seq: 2, Type: ticket.EventStatusChanged, OccurredAt: at, Status: ticket.Submitted, Category: "Plumbing"},
 		{ID: "e3", Seq: 3, Type: ticket.EventFeedbackAdded, OccurredAt: at, Status: ticket.OnHold, PreviousStatus: ticket.InProgress,
-			Feedback: &ticket.Feedback{ID: "fb", Text: "Which sink?", Author: "J. Rivera", CreatedAt: at}},
+			Feedback: &ticket.Feedback{ID: "fb", Text: "Which sink?", Author: "J. Rivera", CreatedAt: at,
+				Attachments: []vendorapi.Attachment{{Name: "sink.jpg", URL: "https://x.example/sink.jpg"}}}},
 		{ID: "e4", Seq: 4, Type: ticket.EventNeedsAttention, OccurredAt: at, Attention: &ticket.Attention{Since: at, Reason: "could not create: HTTP 422 from https://internal", Step: ticket.StepCreate}},
 		{ID: "e5", Seq: 5, Type: ticket.EventClosed, OccurredAt: at, Status: ticket.Done, PreviousStatus: ticket.InProgress},
 	} {
-		got, want := engine.Notification(ref, ev, 3), activities.Notification(ref, ev, 3)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s (%s):\nreplay   %+v\nworkflow %+v", ev.ID, ev.Type, got, want)
+		n := engine.Notification(ref, ev, 3)
+		if n.ID != ev.ID || n.Attempt != 3 || n.TicketID != ref.TicketID || n.ExternalID != "REQ-1" || !n.OccurredAt.Equal(at) || n.OccurredAt.Location() != time.UTC {
+			t.Errorf("%s: identity %+v", ev.ID, n)
+		}
+		switch ev.ID {
+		case "e1":
+			if n.Kind != vendorapi.NotifyStatusChanged || n.Status != ticket.Requested || n.RemoteID != "104201" {
+				t.Errorf("status change %+v", n)
+			}
+		case "e2":
+			if n.Status != "" || n.Category != "Plumbing" {
+				t.Errorf("the internal Submitted status must never be sent: %+v", n)
+			}
+		case "e3":
+			if n.Kind != vendorapi.NotifyFeedbackAdded || n.Feedback == nil || n.Feedback.Text != "Which sink?" || !n.Feedback.VisibleToRequestor || n.PreviousStatus != ticket.InProgress ||
+				len(n.Feedback.Attachments) != 1 || n.Feedback.Attachments[0].Name != "sink.jpg" {
+				t.Errorf("feedback %+v", n)
+			}
+		case "e4":
+			if n.Kind != vendorapi.NotifyNeedsAttention || n.Reason != "could not create" || !n.Since.Equal(at) {
+				t.Errorf("a needs-attention reason goes out as its class only: %+v", n)
+			}
+		case "e5":
+			if n.Kind != vendorapi.NotifyClosed || n.Status != ticket.Done {
+				t.Errorf("closed %+v", n)
+			}
 		}
 	}
 }
