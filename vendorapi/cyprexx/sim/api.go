@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // ---- work orders ----
@@ -237,7 +239,7 @@ func (s *Server) apiRegisterPushKey(w http.ResponseWriter, r *http.Request, vend
 		writeError(w, errf(http.StatusConflict, "conflict", "push key already registered by another account"))
 		return
 	}
-	failPing := take(&s.faults.PingFail)
+	failPing := simkit.Take(&s.faults.PingFail)
 	s.stats.Pings++
 	s.mu.Unlock()
 	if failPing || !s.ping(r, in.PushKey, in.CallbackURL) {

@@ -2,14 +2,8 @@ package sim
 
 import (
 	"html/template"
-	"mime"
 	"net/http"
 )
-
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
-}
 
 func asError(err error) *Error {
 	if e, ok := err.(*Error); ok {

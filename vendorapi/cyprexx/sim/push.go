@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 const (
@@ -69,20 +71,20 @@ func (s *Server) notifyLocked(wo *WorkOrder, event string) {
 			s.deliveries = s.deliveries[len(s.deliveries)-maxDeliveries:]
 		}
 		f := s.faults
-		if s.chance(f.PushDropRate) {
+		if simkit.Chance(s.rng, f.PushDropRate) {
 			d.Fault = "dropped"
 			s.stats.PushesDropped++
 			continue
 		}
 		key := pk.PushKey
 		switch {
-		case s.chance(f.PushBadKeyRate):
+		case simkit.Chance(s.rng, f.PushBadKeyRate):
 			d.Fault, key = "bad_key", key+"-forged"
-		case s.chance(f.PushMissingKeyRate):
+		case simkit.Chance(s.rng, f.PushMissingKeyRate):
 			d.Fault, key = "missing_key", ""
 		}
 		copies := 1
-		if s.chance(f.PushDuplicateRate) {
+		if simkit.Chance(s.rng, f.PushDuplicateRate) {
 			copies = 2 // as if our acknowledgement had been lost: same delivery id again
 			if d.Fault == "" {
 				d.Fault = "duplicate"
@@ -102,7 +104,7 @@ func (s *Server) notifyLocked(wo *WorkOrder, event string) {
 // deliver makes up to 3 attempts, d and 2d apart (PushRetryDelay), then gives up.
 func (s *Server) deliver(d *Delivery, key string, body []byte, jitter time.Duration) {
 	defer s.wg.Done()
-	if !sleep(s.ctx, jitter) {
+	if !simkit.Sleep(s.ctx, jitter) {
 		return
 	}
 	for attempt := 1; attempt <= pushAttempts; attempt++ {
@@ -124,7 +126,7 @@ func (s *Server) deliver(d *Delivery, key string, body []byte, jitter time.Durat
 			s.stats.PushesDropped++
 		}
 		s.mu.Unlock()
-		if ok || !sleep(s.ctx, time.Duration(attempt)*s.opts.PushRetryDelay) {
+		if ok || !simkit.Sleep(s.ctx, time.Duration(attempt)*s.opts.PushRetryDelay) {
 			return
 		}
 	}

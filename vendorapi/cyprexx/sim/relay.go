@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Photo is a relayed photo as the simulator stored it: metadata and the sha256 of the bytes
@@ -125,20 +127,15 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request, vendor, id str
 		return
 	}
 	s.mu.Lock()
-	reset := status == http.StatusCreated && take(&s.faults.ResetAfterUpload)
-	slow := status == http.StatusCreated && !reset && take(&s.faults.SlowUpload)
+	reset := status == http.StatusCreated && simkit.Take(&s.faults.ResetAfterUpload)
+	slow := status == http.StatusCreated && !reset && simkit.Take(&s.faults.SlowUpload)
 	delay := s.faults.SlowUploadDelay
 	s.mu.Unlock()
 	if reset { // stored, but the client never hears about it
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		simkit.DropConnection(w)
+		return
 	}
-	if slow && !sleep(r.Context(), delay) {
+	if slow && !simkit.Sleep(r.Context(), delay) {
 		return // the client gave up; the photo stays stored
 	}
 	writeJSON(w, status, map[string]string{"photoId": out.PhotoID, "sourceId": out.SourceID})

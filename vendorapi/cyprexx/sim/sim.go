@@ -31,6 +31,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -38,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Defaults used when Options leave a field zero.
@@ -227,7 +230,7 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, cursorKey: make([]byte, 32)}
 	rand.Read(s.cursorKey)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(opts.Seed)
 	s.resetLocked()
 	s.setFaultsLocked(opts.Faults)
 	return s
@@ -268,10 +271,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Ops = make(map[string]int, len(s.stats.Ops))
-	for k, v := range s.stats.Ops {
-		st.Ops[k] = v
-	}
+	st.Ops = maps.Clone(s.stats.Ops)
 	return st
 }
 
@@ -304,18 +304,15 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.faults.Latency
 	s.mu.Unlock()
-	if !sleep(r.Context(), lat) {
+	if !simkit.Sleep(r.Context(), lat) {
 		return
 	}
 	s.mu.Lock()
 	f := &s.faults
-	if take(&f.Maintenance) {
-		ra := f.RetryAfterSeconds
+	if simkit.Take(&f.Maintenance) {
+		answer := simkit.Page(http.StatusServiceUnavailable, maintenancePage, f.RetryAfterSeconds)
 		s.mu.Unlock()
-		if ra > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-		}
-		writeHTML(w, http.StatusServiceUnavailable, maintenancePage)
+		answer(w)
 		return
 	}
 	token, vendor, authErr := s.authLocked(r)
@@ -333,30 +330,34 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	switch {
-	case take(&f.RateLimitBurst):
+	kind, answer := simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+		ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}.Inject(s.rng, faultAnswers)
+	if kind == simkit.RateLimited {
 		s.stats.RateLimited++
-		ra := max(f.RetryAfterSeconds, 1)
+	}
+	if answer != nil {
 		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(ra))
-		writeError(w, errf(http.StatusTooManyRequests, "rate_limited", "too many requests"))
-		return
-	case s.chance(f.ErrorRate):
-		status := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout}[s.rng.IntN(3)]
-		s.mu.Unlock()
-		writeError(w, errf(status, "server_error", "internal error, please retry"))
-		return
-	case take(&f.HTMLOn200):
-		s.mu.Unlock()
-		writeHTML(w, http.StatusOK, loginPage)
+		answer(w)
 		return
 	}
-	slow, slowDelay := take(&f.SlowBody), f.SlowBodyDelay
+	slow, slowDelay := simkit.Take(&f.SlowBody), f.SlowBodyDelay
 	s.mu.Unlock()
 	if slow {
 		w = &slowWriter{ResponseWriter: w, ctx: r.Context(), delay: slowDelay}
 	}
 	s.routeAPI(w, r, vendor)
+}
+
+// faultAnswers are Cyprexx's bodies for the injected 429, 5xx and HTML-on-200 (a sign-in page).
+var faultAnswers = simkit.Answers{
+	TooMany: func(w http.ResponseWriter) {
+		writeError(w, errf(http.StatusTooManyRequests, "rate_limited", "too many requests"))
+	},
+	ServerErrors: []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout},
+	ServerError: func(w http.ResponseWriter, status int) {
+		writeError(w, errf(status, "server_error", "internal error, please retry"))
+	},
+	HTMLPage: loginPage,
 }
 
 // authLocked resolves the bearer token: unknown or revoked → 401 invalid_token.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Issue is Cyprexx staff issuing a work order to a vendor (DefaultVendor when empty). Ids
@@ -223,7 +225,7 @@ func (s *Server) PushKeys() []PushKey {
 
 func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim"), "/"), "/")
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	if form {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		if err := r.ParseForm(); err != nil {

@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // ---- helpers ----
@@ -25,7 +26,7 @@ func (sw *slowWriter) Write(b []byte) (int, error) {
 	n := 0
 	step := max(len(b)/8, 1)
 	for n < len(b) {
-		if !sleep(sw.ctx, sw.delay) {
+		if !simkit.Sleep(sw.ctx, sw.delay) {
 			return n, sw.ctx.Err()
 		}
 		m, err := sw.ResponseWriter.Write(b[n:min(n+step, len(b))])
@@ -40,20 +41,6 @@ func (sw *slowWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func newUUID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -64,6 +51,8 @@ func newUUID() string {
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// writeJSON declares Content-Length (unlike simkit.WriteJSON), so a SlowBody answer arrives as
+// one declared-length body flushed in pieces rather than as chunks.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -79,21 +68,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, page)
-}
-
 // decodeBody reads a JSON body: malformed JSON is 400 bad_request (422 is for valid JSON
 // with invalid content).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return errf(http.StatusBadRequest, "bad_request", "cannot read body: %v", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return errf(http.StatusBadRequest, "bad_request", "malformed JSON body: %v", err)
+	if err := simkit.ReadJSON(w, r, v, maxBodyBytes); err != nil {
+		return errf(http.StatusBadRequest, "bad_request", "%v", err)
 	}
 	return nil
 }
