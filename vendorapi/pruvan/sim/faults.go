@@ -1,10 +1,9 @@
 package sim
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Faults are injected misbehaviours. Counters ("next N") count down as they fire; rates are
@@ -45,48 +44,11 @@ type Faults struct {
 	MixedStatusBatch int `json:"mixedStatusBatch"`
 }
 
-type faultsAlias Faults
-
 // MarshalJSON writes durations as Go duration strings.
-func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		faultsAlias
-		Latency string `json:"latency"`
-	}{faultsAlias(f), f.Latency.String()})
-}
+func (f Faults) MarshalJSON() ([]byte, error) { return simkit.MarshalDurations(f) }
 
 // UnmarshalJSON accepts durations as strings ("2s") or integer milliseconds.
-func (f *Faults) UnmarshalJSON(b []byte) error {
-	aux := struct {
-		*faultsAlias
-		Latency jsonDuration `json:"latency"`
-	}{faultsAlias: (*faultsAlias)(f)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	f.Latency = time.Duration(aux.Latency)
-	return nil
-}
-
-type jsonDuration time.Duration
-
-func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("bad duration %q: %w", s, err)
-		}
-		*d = jsonDuration(v)
-		return nil
-	}
-	ms, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("bad duration %s", b)
-	}
-	*d = jsonDuration(time.Duration(ms * float64(time.Millisecond)))
-	return nil
-}
+func (f *Faults) UnmarshalJSON(b []byte) error { return simkit.UnmarshalDurations(b, f) }
 
 // SetFaults replaces the fault configuration.
 func (s *Server) SetFaults(f Faults) {
@@ -100,13 +62,4 @@ func (s *Server) Faults() Faults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.faults
-}
-
-// take decrements a counter fault and reports whether it fired. Callers hold s.mu.
-func take(n *int) bool {
-	if *n > 0 {
-		*n--
-		return true
-	}
-	return false
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Pruvan → order source: the calls Pruvan makes to an integration's web services.
@@ -24,7 +26,7 @@ func jsonCompact(dst *bytes.Buffer, b []byte) error { return json.Compact(dst, b
 // the BadCredentials fault fires) and, with UnknownFields, members the contract does not name.
 func (s *Server) payloadLocked(in *Integration, fields map[string]any) map[string]any {
 	p := map[string]any{"username": in.Username, "password": in.Password, "token": in.Token}
-	if take(&s.faults.BadCredentials) {
+	if simkit.Take(&s.faults.BadCredentials) {
 		p["password"] = strings.Repeat("0", 40)
 	}
 	if s.faults.UnknownFields {
@@ -240,7 +242,7 @@ func (s *Server) startPull(code string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if !sleep(s.ctx, s.opts.PullDelay) {
+		if !simkit.Sleep(s.ctx, s.opts.PullDelay) {
 			return
 		}
 		s.Refresh(s.ctx, code, false) // failures are recorded in Calls
@@ -276,8 +278,8 @@ func (s *Server) SetStatus(ctx context.Context, key, status string, completed ti
 	s.mu.Lock()
 	s.stats.StatusCalls++
 	items := []any{item}
-	if take(&s.faults.MixedStatusBatch) {
-		items = append(items, map[string]any{"workOrderNumber": "UNKNOWN-" + randomHex(4), "status": status})
+	if simkit.Take(&s.faults.MixedStatusBatch) {
+		items = append(items, map[string]any{"workOrderNumber": "UNKNOWN-" + simkit.RandomHex(4), "status": status})
 	}
 	if s.faults.UnknownFields {
 		item["pruvanStatusId"] = 7

@@ -4,7 +4,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
-	"strconv"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // ---- push API ----
@@ -15,58 +16,49 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.faults.Latency
 	s.mu.Unlock()
-	if !sleep(r.Context(), lat) {
+	if !simkit.Sleep(r.Context(), lat) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"response": false, "error": "method not allowed"})
+		simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{"response": false, "error": "method not allowed"})
 		return
 	}
 	s.mu.Lock()
 	s.stats.PushCalls++
 	f := &s.faults
-	switch {
-	case take(&f.Maintenance):
-		ra := f.RetryAfterSeconds
+	if simkit.Take(&f.Maintenance) {
+		answer := simkit.Page(http.StatusServiceUnavailable, maintenancePage, f.RetryAfterSeconds)
 		s.mu.Unlock()
-		if ra > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-		}
-		writeHTML(w, http.StatusServiceUnavailable, maintenancePage)
+		answer(w)
 		return
-	case take(&f.RateLimitBurst):
+	}
+	kind, answer := simkit.APIFaults{RateLimitBurst: &f.RateLimitBurst, RetryAfterSeconds: f.RetryAfterSeconds,
+		ErrorRate: f.ErrorRate, HTMLOn200: &f.HTMLOn200}.Inject(s.rng, faultAnswers)
+	if kind == simkit.RateLimited {
 		s.stats.RateLimited++
-		ra := max(f.RetryAfterSeconds, 1)
+	}
+	if answer == nil && simkit.Take(&f.AppError) {
+		answer = func(w http.ResponseWriter) {
+			simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": false, "error": "temporary error, please try again"})
+		}
+	}
+	if answer != nil {
 		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(ra))
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"response": false, "error": "too many requests"})
-		return
-	case f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate:
-		status := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout}[s.rng.IntN(3)]
-		s.mu.Unlock()
-		writeJSON(w, status, map[string]any{"response": false, "error": "internal error"})
-		return
-	case take(&f.HTMLOn200):
-		s.mu.Unlock()
-		writeHTML(w, http.StatusOK, loginPage)
-		return
-	case take(&f.AppError):
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"response": false, "error": "temporary error, please try again"})
+		answer(w)
 		return
 	}
 	in := s.byKeyLocked(r.URL.Query().Get("apiKey"))
 	if in == nil {
 		s.stats.InvalidKeys++
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"response": false, "error": "invalid clientCode"})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": false, "error": "invalid clientCode"})
 		return
 	}
 	code := in.ClientCode
 	if r.Method == http.MethodGet {
 		s.stats.Triggers++
-		drop := take(&f.DropPull)
+		drop := simkit.Take(&f.DropPull)
 		if drop {
 			s.stats.PullsDropped++
 		}
@@ -74,7 +66,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 		if !drop {
 			s.startPull(code)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"response": true, "error": "success"})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": true, "error": "success"})
 		return
 	}
 	s.mu.Unlock()
@@ -98,21 +90,21 @@ func (s *Server) byKeyLocked(key string) *Integration {
 func (s *Server) pushUpsert(w http.ResponseWriter, r *http.Request, code string) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"response": false, "error": "cannot read form: " + err.Error()})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": false, "error": "cannot read form: " + err.Error()})
 		return
 	}
 	var body struct {
 		WorkOrders []WorkOrder `json:"workOrders"`
 	}
 	if err := json.Unmarshal([]byte(r.PostForm.Get("workOrders")), &body); err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"response": false, "error": "workOrders is not valid JSON"})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": false, "error": "workOrders is not valid JSON"})
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, wo := range body.WorkOrders {
 		if msg := s.checkLocked(code, wo); msg != "" {
-			writeJSON(w, http.StatusOK, map[string]any{"response": false, "error": msg})
+			simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": false, "error": msg})
 			return
 		}
 	}
@@ -120,5 +112,17 @@ func (s *Server) pushUpsert(w http.ResponseWriter, r *http.Request, code string)
 		s.importLocked(code, wo)
 	}
 	s.stats.Upserts++
-	writeJSON(w, http.StatusOK, map[string]any{"response": true, "error": "success"})
+	simkit.WriteJSON(w, http.StatusOK, map[string]any{"response": true, "error": "success"})
+}
+
+// faultAnswers are the push API's bodies for the injected 429, 5xx and HTML-on-200.
+var faultAnswers = simkit.Answers{
+	TooMany: func(w http.ResponseWriter) {
+		simkit.WriteJSON(w, http.StatusTooManyRequests, map[string]any{"response": false, "error": "too many requests"})
+	},
+	ServerErrors: []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout},
+	ServerError: func(w http.ResponseWriter, status int) {
+		simkit.WriteJSON(w, status, map[string]any{"response": false, "error": "internal error"})
+	},
+	HTMLPage: loginPage,
 }

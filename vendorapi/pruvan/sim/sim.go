@@ -41,13 +41,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // Defaults used when Options leave a field zero.
@@ -249,7 +250,7 @@ func New(opts Options) *Server {
 		rand.Read(b[:])
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
-	s.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	s.rng = simkit.NewRand(seed)
 	s.resetLocked()
 	s.faults = opts.Faults
 	return s
@@ -309,7 +310,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/_sim" || strings.HasPrefix(p, "/_sim/"):
 		s.handleStaff(w, r)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]any{"response": false, "error": "not found"})
+		simkit.WriteJSON(w, http.StatusNotFound, map[string]any{"response": false, "error": "not found"})
 	}
 }
 
@@ -338,7 +339,7 @@ func (s *Server) SetIntegration(in Integration) (Integration, error) {
 
 func (s *Server) setIntegrationLocked(in *Integration) {
 	if in.APIKey == "" {
-		in.APIKey = randomHex(16)
+		in.APIKey = simkit.RandomHex(16)
 	}
 	in.URL = strings.TrimRight(in.URL, "/")
 	s.integr[in.ClientCode] = in
@@ -371,42 +372,6 @@ func (s *Server) PushKey(code string) (string, error) {
 }
 
 // ---- helpers ----
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return fmt.Sprintf("%x", b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"response":false,"error":"encode"}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeHTML(w http.ResponseWriter, status int, page string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, page)
-}
 
 const maintenancePage = `<!DOCTYPE html><html><head><title>Pruvan maintenance</title></head>` +
 	`<body><h1>Pruvan is down for maintenance</h1><p>Please try again shortly.</p></body></html>`

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"html/template"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // handleStaff serves the staff/control API (JSON) and the HTML page, whose forms post
@@ -23,7 +24,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	segs := pathSegments(strings.TrimPrefix(r.URL.EscapedPath(), "/_sim"))
-	form := isForm(r)
+	form := simkit.IsForm(r)
 	var in staffInput
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		if err := in.read(w, r, form); err != nil {
@@ -41,7 +42,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		case form:
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 		default:
-			writeJSON(w, http.StatusOK, v)
+			simkit.WriteJSON(w, http.StatusOK, v)
 		}
 	}
 	ctx := r.Context()
@@ -50,7 +51,7 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	case "GET ":
 		s.page(w)
 	case "GET integrations":
-		writeJSON(w, http.StatusOK, s.Integrations())
+		simkit.WriteJSON(w, http.StatusOK, s.Integrations())
 	case "PUT integrations/*", "POST integrations/*":
 		var integ Integration
 		if form {
@@ -71,10 +72,10 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 	case "POST integrations/*/full-refresh":
 		done(s.Refresh(ctx, segs[1], true))
 	case "GET projects":
-		writeJSON(w, http.StatusOK, s.Projects())
+		simkit.WriteJSON(w, http.StatusOK, s.Projects())
 	case "GET projects/*":
 		if p, ok := s.Project(segs[1]); ok {
-			writeJSON(w, http.StatusOK, p)
+			simkit.WriteJSON(w, http.StatusOK, p)
 		} else {
 			writeStaffError(w, errf(http.StatusNotFound, "not_found", "no project %q", segs[1]))
 		}
@@ -128,9 +129,9 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 		}
 		done(s.SubmitSurvey(ctx, segs[1], req))
 	case "GET calls":
-		writeJSON(w, http.StatusOK, s.Calls())
+		simkit.WriteJSON(w, http.StatusOK, s.Calls())
 	case "GET faults":
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case "PUT faults", "POST faults":
 		var f Faults
 		if err := json.Unmarshal(in.raw, &f); err != nil {
@@ -138,12 +139,12 @@ func (s *Server) handleStaff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		simkit.WriteJSON(w, http.StatusOK, s.Faults())
 	case "POST reset":
 		s.Reset()
 		done(map[string]bool{"ok": true}, nil)
 	case "GET stats":
-		writeJSON(w, http.StatusOK, s.Stats())
+		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	default:
 		writeStaffError(w, errf(http.StatusNotFound, "not_found", "no staff endpoint %s %s", r.Method, r.URL.Path))
 	}
@@ -226,11 +227,6 @@ func parseStaffTime(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339, v)
 }
 
-func isForm(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
-}
-
 func asError(err error) *Error {
 	if e, ok := err.(*Error); ok {
 		return e
@@ -239,7 +235,7 @@ func asError(err error) *Error {
 }
 
 func writeStaffError(w http.ResponseWriter, e *Error) {
-	writeJSON(w, e.Status, map[string]*Error{"error": e})
+	simkit.WriteJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
 type pageData struct {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 )
 
 // PhotoRequest is "upload photos": Count photos of Category (evidenceType: Before, After, …)
@@ -102,7 +104,7 @@ func (s *Server) UploadPhotos(ctx context.Context, key string, req PhotoRequest)
 			p[k] = v
 		}
 		copies := 1
-		if take(&s.faults.DuplicateUploads) {
+		if simkit.Take(&s.faults.DuplicateUploads) {
 			copies = 2
 		}
 		s.mu.Unlock()
@@ -142,7 +144,7 @@ func (s *Server) SubmitSurvey(ctx context.Context, key string, req SurveyRequest
 	uuid := s.uuidLocked()
 	p := s.basePayloadLocked(t, uuid)
 	for k, v := range map[string]any{"fileName": "", "fileExt": "", "fileType": "survey", "evidenceType": "Survey",
-		"template": t.in.ClientCode + "::" + tmpl, "survey": string(survey), "surveyId": randomHex(8)} {
+		"template": t.in.ClientCode + "::" + tmpl, "survey": string(survey), "surveyId": simkit.RandomHex(8)} {
 		p[k] = v
 	}
 	s.mu.Unlock()
@@ -165,7 +167,7 @@ func (s *Server) send(ctx context.Context, t uploadTarget, fields map[string]any
 	s.mu.Lock()
 	s.stats.Uploads++
 	payload := s.payloadLocked(&t.in, fields)
-	fileFirst := photo != nil && take(&s.faults.FileBeforePayload)
+	fileFirst := photo != nil && simkit.Take(&s.faults.FileBeforePayload)
 	s.mu.Unlock()
 	pj, _ := json.Marshal(payload)
 	pr, pw := io.Pipe()
