@@ -68,13 +68,9 @@ func (c *Client) send(op string, req *http.Request) (*response, error) {
 		return nil, vendorapi.TransportError(Vendor, op, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody+1))
+	data, err := vendorapi.ReadBody(Vendor, op, res, maxResponseBody)
 	if err != nil {
-		return nil, vendorapi.TransportError(Vendor, op, err)
-	}
-	if len(data) > maxResponseBody {
-		return nil, &vendorapi.Error{Vendor: Vendor, Op: op, HTTPStatus: res.StatusCode, Code: "response_too_large",
-			Message: fmt.Sprintf("response body exceeds %d bytes", maxResponseBody)}
+		return nil, err
 	}
 	return &response{Response: res, body: data}, nil
 }
