@@ -181,7 +181,7 @@ func (a *App) DialTemporal(ctx context.Context, wait time.Duration) error {
 func (a *App) temporalClientOptions() (client.Options, error) {
 	tlsConfig, err := a.Env.TemporalTLSConfig()
 	if err != nil {
-		return client.Options{}, fmt.Errorf("Temporal TLS settings: %w", err)
+		return client.Options{}, fmt.Errorf("read the Temporal TLS settings: %w", err)
 	}
 	opts := client.Options{
 		HostPort:          a.Env.TemporalAddress,

@@ -33,7 +33,7 @@ func dialApp(env config.Env) *App {
 }
 
 // dial runs DialTemporal with a generous wait and reports how long it took.
-func dial(t *testing.T, env config.Env, wait time.Duration) (*App, error, time.Duration) {
+func dial(t *testing.T, env config.Env, wait time.Duration) (*App, time.Duration, error) {
 	t.Helper()
 	a := dialApp(env)
 	began := time.Now()
@@ -41,7 +41,7 @@ func dial(t *testing.T, env config.Env, wait time.Duration) (*App, error, time.D
 	if err == nil {
 		t.Cleanup(a.Temporal.Close)
 	}
-	return a, err, time.Since(began)
+	return a, time.Since(began), err
 }
 
 // Against the embedded server with mTLS: the right CA and client certificate connect; every
@@ -62,7 +62,7 @@ func TestDialTemporalMTLS(t *testing.T) {
 	base := config.Env{TemporalAddress: srv.FrontendAddr(), TemporalTLSCA: ca.File,
 		TemporalTLSCert: good.CertFile, TemporalTLSKey: good.KeyFile}
 
-	a, err, took := dial(t, base, 30*time.Second)
+	a, took, err := dial(t, base, 30*time.Second)
 	if err != nil {
 		t.Fatalf("right CA and client certificate: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestDialTemporalMTLS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := base
 			tc.set(&env)
-			_, err, took := dial(t, env, 30*time.Second)
+			_, took, err := dial(t, env, 30*time.Second)
 			if err == nil {
 				t.Fatal("connected")
 			}
@@ -113,7 +113,7 @@ func TestDialTemporalMTLS(t *testing.T) {
 
 	// Plaintext against a TLS frontend: retried (it could be a server still starting), and the
 	// final error suggests TLS.
-	_, err, _ = dial(t, config.Env{TemporalAddress: srv.FrontendAddr()}, 2*time.Second)
+	_, _, err = dial(t, config.Env{TemporalAddress: srv.FrontendAddr()}, 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "If the server requires TLS, set TICKETSYNC_TEMPORAL_TLS_CA") {
 		t.Errorf("plaintext: %v", err)
 	}
@@ -169,11 +169,11 @@ func TestDialTemporalAPIKey(t *testing.T) {
 
 	// The key alone turns TLS on; the test CA stands in for the public roots.
 	env := config.Env{TemporalAddress: ln.Addr().String(), TemporalTLSCA: ca.File, TemporalAPIKey: "right-key"}
-	if _, err, _ := dial(t, env, 10*time.Second); err != nil {
+	if _, _, err := dial(t, env, 10*time.Second); err != nil {
 		t.Fatalf("right key: %v", err)
 	}
 	env.TemporalAPIKey = "wrong-key"
-	_, err, took := dial(t, env, 30*time.Second)
+	_, took, err := dial(t, env, 30*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "refused the credentials: check TICKETSYNC_TEMPORAL_API_KEY") {
 		t.Fatalf("wrong key: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestDialTemporalAPIKey(t *testing.T) {
 
 // Settings that do not load fail before any dial.
 func TestDialTemporalBadSettings(t *testing.T) {
-	_, err, _ := dial(t, config.Env{TemporalAddress: "127.0.0.1:1", TemporalTLSCert: "/nonexistent/cert.pem"}, time.Minute)
+	_, _, err := dial(t, config.Env{TemporalAddress: "127.0.0.1:1", TemporalTLSCert: "/nonexistent/cert.pem"}, time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "TICKETSYNC_TEMPORAL_TLS_KEY") {
 		t.Fatalf("%v", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/ticketsync/ticketsync/internal/pgtest"
 )
 
@@ -15,14 +13,8 @@ import (
 // and PostgreSQL (a fresh schema per test in TICKETSYNC_TEST_DATABASE_URL).
 // With CI set, an unreachable PostgreSQL fails the tests instead of skipping.
 
-// pgAdminDB and newPGSchemaURL come from internal/pgtest (shared with the end-to-end tests).
-func pgAdminDB(t *testing.T) *sqlx.DB { return pgtest.Admin(t) }
-
+// newPGSchemaURL comes from internal/pgtest (shared with the end-to-end tests).
 func newPGSchemaURL(t *testing.T) string { return pgtest.SchemaURL(t) }
-
-func randomSuffix(t *testing.T) string { return pgtest.RandomSuffix(t) }
-
-func pgURL() string { return pgtest.URL() }
 
 // backend describes one database flavour; newURL returns the URL of a fresh,
 // empty database for one test.

@@ -95,7 +95,7 @@ type Store struct {
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	scheme, _, ok := strings.Cut(databaseURL, "://")
 	if !ok {
-		return nil, fmt.Errorf("store: open: %w: database URL %q has no scheme; use postgres://…, sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory:", ErrInvalid, redact(databaseURL))
+		return nil, fmt.Errorf("store: open: %w: database URL %q has no scheme; use postgres://…, sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory: (in memory)", ErrInvalid, redact(databaseURL))
 	}
 	var (
 		s   *Store
@@ -107,7 +107,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	case "sqlite":
 		s, err = openSQLite(databaseURL)
 	default:
-		return nil, fmt.Errorf("store: open: %w: unsupported database URL scheme %q; use postgres://…, postgresql://…, sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory:", ErrInvalid, scheme)
+		return nil, fmt.Errorf("store: open: %w: unsupported database URL scheme %q; use postgres://…, postgresql://…, sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory: (in memory)", ErrInvalid, scheme)
 	}
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func openSQLite(databaseURL string) (*Store, error) {
 	rest := databaseURL[len("sqlite://"):]
 	path, extra, _ := strings.Cut(rest, "?")
 	if path == "" {
-		return nil, fmt.Errorf("store: open: %w: sqlite URL %q has no path; use sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory:", ErrInvalid, databaseURL)
+		return nil, fmt.Errorf("store: open: %w: sqlite URL %q has no path; use sqlite:///abs/path.db, sqlite://./rel.db or sqlite://:memory: (in memory)", ErrInvalid, databaseURL)
 	}
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p

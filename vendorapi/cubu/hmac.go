@@ -13,9 +13,13 @@ import (
 const AuthorizationHeader = "Authorization"
 
 // Verification errors. Their texts are the messages Cubu's own sample answers with (401).
+// They keep Cubu's capitals, hence the ST1005 exceptions.
 var (
-	ErrMissingHeader    = errors.New("Missing Authorization Header")
-	ErrMalformedHeader  = errors.New("Invalid Authorization Header Format")
+	//lint:ignore ST1005 Cubu's own 401 text, word for word
+	ErrMissingHeader = errors.New("Missing Authorization Header")
+	//lint:ignore ST1005 Cubu's own 401 text, word for word
+	ErrMalformedHeader = errors.New("Invalid Authorization Header Format")
+	//lint:ignore ST1005 Cubu's own 401 text, word for word
 	ErrInvalidSignature = errors.New("Invalid Signature")
 	// ErrNoSecrets means the connection has no usable secret. A connection whose Cubu side is
 	// set to Authorization "None" must not call Verify at all; one that should verify but has

@@ -107,3 +107,20 @@ func TestVectorsByteExact(t *testing.T) {
 		})
 	}
 }
+
+// The contract's negative vector: V1 signed with the wrong secret is refused alone, and accepted
+// beside the right signature (rotation: any entry that verifies is enough).
+func TestWrongSecretVector(t *testing.T) {
+	body := []byte(v1Body)
+	wrong := []stdwebhooks.Secret{mustSecret(t, vecWrongSecret)}
+	if got := stdwebhooks.Sign(wrong, v1ID, vecTS, body); got != wrongSigV1 {
+		t.Fatalf("V1 with the wrong secret = %s, want the contract's %s", got, wrongSigV1)
+	}
+	sec := []stdwebhooks.Secret{mustSecret(t, vecSecret)}
+	if err := stdwebhooks.Verify(sec, v1ID, "1700000000", wrongSigV1, body, vecTime, 0); err == nil {
+		t.Fatal("a signature made with another secret must be refused")
+	}
+	if err := stdwebhooks.Verify(sec, v1ID, "1700000000", wrongSigV1+" "+v1Sig, body, vecTime, 0); err != nil {
+		t.Fatalf("rotation case: %v", err)
+	}
+}

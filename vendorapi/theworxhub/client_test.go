@@ -51,8 +51,8 @@ func TestExternalReference(t *testing.T) {
 	if got := ExternalReference("c", ext100+"y"); got != want || len(got) != 51 {
 		t.Fatalf("long form = %q, want %q", got, want)
 	}
-	if ExternalReference("c", ext100+"y") != ExternalReference("c", ext100+"y") ||
-		ExternalReference("c", ext100+"y") == ExternalReference("c", ext100+"z") {
+	first, again := ExternalReference("c", ext100+"y"), ExternalReference("c", ext100+"y")
+	if first != again || first == ExternalReference("c", ext100+"z") {
 		t.Fatal("references must be stable and distinct")
 	}
 }

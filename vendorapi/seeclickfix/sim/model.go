@@ -209,15 +209,6 @@ func (rt *RequestType) clone() RequestType {
 	return c
 }
 
-func (rt *RequestType) question(key string) *Question {
-	for i := range rt.Questions {
-		if rt.Questions[i].PrimaryKey == key {
-			return &rt.Questions[i]
-		}
-	}
-	return nil
-}
-
 // media is an uploaded file served by the simulator.
 type media struct {
 	Data        []byte `json:"data"`
