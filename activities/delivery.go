@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
@@ -56,6 +57,7 @@ func (a *Activities) DeliverEvent(ctx context.Context, in DeliverInput) error {
 	err = conn.Request.Notify(ctx, engine.Notification(in.Ref, in.Event, attempt))
 	now := time.Now().UTC()
 	if err == nil {
+		metrics.ObserveEventDelivery(in.Ref.Connection, now.Sub(in.Event.OccurredAt))
 		if err := a.Store.MarkEventDelivery(ctx, in.Event.ID, store.DeliveryDelivered, attempt, "", now); err != nil {
 			// Delivered but not recorded: the receiver has it; the timeline catches up on replay.
 			a.log().Warn("record delivery", "event", in.Event.ID, "error", err)
@@ -68,6 +70,7 @@ func (a *Activities) DeliverEvent(ctx context.Context, in DeliverInput) error {
 		}
 	}
 	mark(store.DeliveryPending)
+	metrics.CountEventDeliveryRetry(in.Ref.Connection)
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return asTemporalError(ctx, err) // interrupted: retried, not abandoned
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"go.temporal.io/sdk/activity"
@@ -89,6 +90,9 @@ type PollInput struct {
 	RemoteID    string        `json:"remoteId"`
 	Seen        *ticket.IDSet `json:"seen,omitempty"`
 	MaxFeedback int           `json:"maxFeedback,omitempty"`
+	// Due is when the ticket's safety-net timer was due (zero for a poke): how late the poll
+	// runs is the safety-net lag metric.
+	Due time.Time `json:"due,omitzero"`
 }
 
 // maxReadBytes bounds the feedback text one read returns.
@@ -101,6 +105,9 @@ func (a *Activities) PollRemote(ctx context.Context, in PollInput) (vendorapi.Re
 }
 
 func (a *Activities) read(ctx context.Context, in PollInput) (vendorapi.RemoteRequest, bool, error) {
+	if !in.Due.IsZero() {
+		metrics.SetSafetyNetLag(in.Ref.Connection, max(0, time.Since(in.Due)))
+	}
 	ws, err := a.workSystem(in.Ref.Connection)
 	if err != nil {
 		return vendorapi.RemoteRequest{}, false, err
@@ -186,6 +193,9 @@ type CancelRemoteInput struct {
 	// Seen and MaxFeedback bound the feedback returned, as for PollInput.
 	Seen        *ticket.IDSet `json:"seen,omitempty"`
 	MaxFeedback int           `json:"maxFeedback,omitempty"`
+	// Due is when the ticket's safety-net timer was due (zero for a poke): how late the poll
+	// runs is the safety-net lag metric.
+	Due time.Time `json:"due,omitzero"`
 }
 
 // CancelRemoteOutput is the remote request after the cancel (nil when none ever existed).

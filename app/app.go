@@ -476,6 +476,7 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 	go func() { errCh <- srv.Serve(ln) }()
 	go a.pruneDeliveries(ctx, time.Hour, deliveryKeep(a.Env.Retention.Duration()))
 	go a.retain(ctx, 15*time.Second, time.Hour)
+	go a.recordGauges(ctx, 30*time.Second)
 	select {
 	case err := <-errCh:
 		return err

@@ -74,8 +74,8 @@ func scrubValue(v any, keepDetail bool) (any, bool) {
 				delete(x, k)
 				changed = true
 			case k == "reason":
-				if s, ok := child.(string); ok && reasonClass(s) != s {
-					x[k] = reasonClass(s)
+				if s, ok := child.(string); ok && ReasonClass(s) != s {
+					x[k] = ReasonClass(s)
 					changed = true
 				}
 			default:
@@ -145,7 +145,7 @@ func (e *Engine) Erase(ctx context.Context, t store.Ticket, by string) (store.Li
 		ErasedBy: by, ErasedAt: now}
 	payload, _ := json.Marshal(audit)
 	lc, erased, err := e.Store.EraseTicket(ctx, store.Erasure{TicketID: t.ID, Request: anonymousRequest(t),
-		AttentionReason: reasonClass(t.AttentionReason), Events: scrubbed, By: by, At: now,
+		AttentionReason: ReasonClass(t.AttentionReason), Events: scrubbed, By: by, At: now,
 		Audit: store.Event{ID: audit.ID, TicketID: t.ID, Seq: audit.Seq, Type: audit.Type, Payload: payload, OccurredAt: now}})
 	if err != nil {
 		return lc, err

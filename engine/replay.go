@@ -73,15 +73,15 @@ func Notification(ref ticket.Ref, ev ticket.Event, attempt int) vendorapi.Notifi
 			CreatedAt: ev.Feedback.CreatedAt.UTC(), VisibleToRequestor: true, Attachments: ev.Feedback.Attachments}
 	}
 	if ev.Attention != nil {
-		n.Reason = reasonClass(ev.Attention.Reason)
+		n.Reason = ReasonClass(ev.Attention.Reason)
 		n.Since = ev.Attention.Since.UTC()
 	}
 	return n
 }
 
-// reasonClass is the part of a park reason that is ours, without the vendor's error text
+// ReasonClass is the part of a park reason that is ours, without the vendor's error text
 // that follows the first ": ".
-func reasonClass(reason string) string {
+func ReasonClass(reason string) string {
 	class, _, _ := strings.Cut(reason, ": ")
 	return class
 }

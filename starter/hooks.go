@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ticketsync/ticketsync/connectors"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -50,10 +51,35 @@ func unauthorizedHook() *Problem {
 	return problem(http.StatusUnauthorized, "the hook could not be verified (bad or missing signature or credentials)")
 }
 
-// hook serves /v1/hooks/{kind}/{connection}/{path...}: it finds the vendor package owning kind
-// on the connection, lets it verify and parse the call, executes the intents it returns
-// through the engine, and answers (a vendor's synchronous answer, or 202).
+// hook serves /v1/hooks/{kind}/{connection}/{path...} and counts each call by result
+// (ticketsync_inbound_hooks_total).
 func (a *API) hook(w http.ResponseWriter, r *http.Request) *Problem {
+	result := metrics.HookAccepted
+	p := a.serveHook(w, r, &result)
+	if p != nil {
+		switch {
+		case p.Status == http.StatusUnauthorized:
+			result = metrics.HookBadSignature
+		case p.Status == http.StatusNotFound:
+			result = metrics.HookUnknownConnection
+		case p.Status >= 500:
+			result = metrics.HookError
+		default:
+			result = metrics.HookInvalid
+		}
+	}
+	kind := r.PathValue("kind")
+	if !isKnownKind(kind) {
+		kind = "unknown" // a caller must not mint label values
+	}
+	metrics.CountInboundHook(kind, result)
+	return p
+}
+
+// serveHook finds the vendor package owning {kind} on the connection, lets it verify and parse
+// the call, executes the intents it returns through the engine, and answers (a vendor's
+// synchronous answer, or 202).
+func (a *API) serveHook(w http.ResponseWriter, r *http.Request, result *string) *Problem {
 	kind, connID, path := r.PathValue("kind"), r.PathValue("connection"), r.PathValue("path")
 	if !isKnownKind(kind) {
 		return problem(http.StatusNotFound, fmt.Sprintf("no hooks for kind %q", kind))
@@ -99,6 +125,9 @@ func (a *API) hook(w http.ResponseWriter, r *http.Request) *Problem {
 	duplicate, p := a.executeHook(r, conn, kind, res)
 	if p != nil {
 		return p
+	}
+	if duplicate {
+		*result = metrics.HookDuplicate
 	}
 	if res.Status != 0 {
 		ct := res.ContentType

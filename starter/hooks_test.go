@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/ticketsync/ticketsync/internal/testkit"
+	"github.com/ticketsync/ticketsync/metrics"
 	"github.com/ticketsync/ticketsync/starter"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -70,6 +73,16 @@ func TestHookDispatchRefusals(t *testing.T) {
 				t.Fatalf("refusals are RFC 9457 problems, got %q", ct)
 			}
 		})
+	}
+	// Each refusal is counted by result (ticketsync_inbound_hooks_total).
+	out, err := testutil.CollectAndFormat(metrics.Default(), expfmt.TypeTextPlain, metrics.NameInboundHooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, result := range []string{metrics.HookBadSignature, metrics.HookUnknownConnection, metrics.HookInvalid} {
+		if !strings.Contains(string(out), `kind="theworxhub",result="`+result+`"`) {
+			t.Errorf("no %s hook counted:\n%s", result, out)
+		}
 	}
 	// Nothing above reached the vendor: an unverified push never costs a vendor call.
 	if st := kit.TWH.Stats(); st.APICalls+st.TokenRequests != 0 {

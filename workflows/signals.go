@@ -100,7 +100,8 @@ func (r *run) waitForWake(ctx workflow.Context) {
 	if r.s.Paused == nil {
 		d = r.nextPollDelay(ctx)
 	}
-	if r.sleepOrSignal(ctx, d, false) {
+	r.timerPoll = r.sleepOrSignal(ctx, d, false)
+	if r.timerPoll {
 		r.pollNow = true
 	}
 	r.drainSignals(ctx)

@@ -114,6 +114,9 @@ func (r *run) poll(ctx workflow.Context) {
 	var err error
 	feedAware := workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	in := activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}
+	if r.timerPoll && r.s.NextPoll != nil {
+		in.Due = *r.s.NextPoll // a timer poll: measured against when it was due
+	}
 	bounded := r.version(ctx, changeBoundedState) >= 1
 	if bounded {
 		// The activity returns only feedback not read yet, a bounded amount of it: a request

@@ -102,6 +102,7 @@ type run struct {
 	syncing          bool           // a sync is in flight (main loop and delivery loop share it)
 	newEvents        []ticket.Event // emitted since the last sync (timeline rows to insert)
 	pollNow          bool
+	timerPoll        bool // the pending poll was woken by the safety-net timer (metrics only)
 	retryRequested   bool
 	startPolls       int // polls carried into this run (bounds the run's own polls)
 
