@@ -135,6 +135,7 @@ README). API commands (tickets, connections, events) call the HTTP API at --api
 	root.SetCompletionCommandGroupID("local")
 	root.AddCommand(newDevCmd(), newWorkerCmd(), newAPICmd(), newMigrateCmd(), newVersionCmd(),
 		newTicketsCmd(), newConnectionsCmd(), newEventsCmd(), newTenantsCmd(), newBenchCmd())
+	root.AddCommand(newChaosCmd())
 	return root
 }
 

@@ -1,0 +1,524 @@
+package chaos
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ticketsync/ticketsync/app"
+	"github.com/ticketsync/ticketsync/codec"
+	"github.com/ticketsync/ticketsync/config"
+	"github.com/ticketsync/ticketsync/devstack/temporalserver"
+	"github.com/ticketsync/ticketsync/stdwebhooks"
+	"github.com/ticketsync/ticketsync/ticket"
+	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
+	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+)
+
+// Names of the run's one tenant and its connection (portal → TheWorxHub).
+const (
+	tenant       = "chaos"
+	connectionID = "chaos-twh"
+	twhClientID  = "chaos-client"
+	taskQueue    = "ticketsync"
+)
+
+// stack is the embedded ticketsync of one run: simulators behind fault proxies, an embedded
+// Temporal server that can be restarted on its port, the store (SQLite or a PostgreSQL schema
+// behind a cuttable proxy), the API in this process and the worker as a child process.
+type stack struct {
+	opts   Options
+	dir    string
+	log    *slog.Logger
+	faults *faultCounts
+
+	twh         *twhsim.Server
+	portal      *portalsim.Receiver
+	twhProxy    *faultProxy
+	portalProxy *faultProxy
+	simServers  []*http.Server
+
+	temporalMu   sync.Mutex
+	temporal     *temporalserver.Server
+	temporalPort int
+
+	dbURL      string // what ticketsync uses (through pgProxy for PostgreSQL)
+	sqlitePath string
+	pgProxy    *tcpProxy
+	dropSchema func()
+
+	api       *app.App
+	apiURL    string
+	apiKey    string
+	apiCancel context.CancelFunc
+	apiDone   chan error
+
+	workerEnv  []string
+	workerMu   sync.Mutex
+	worker     *exec.Cmd
+	workerGen  int
+	workerLog  *os.File
+	workerGone chan struct{} // closed when the supervisor has stopped
+	killed     bool          // the running worker was SIGKILLed by the run
+	stopping   bool
+	exits      atomic.Int64 // workers that exited on their own (and were restarted)
+	kills      atomic.Int64
+	restarts   atomic.Int64 // Temporal
+	outages    atomic.Int64 // store
+}
+
+// start brings the whole stack up; stop releases it.
+func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) {
+	s := &stack{opts: o, dir: o.Dir, log: o.Logger, faults: faults}
+	ok := false
+	defer func() {
+		if !ok {
+			s.stop()
+		}
+	}()
+	secrets := struct{ portal, twh, hook, apiKey string }{
+		portal: mustPortalSecret(), twh: randomToken(), hook: randomToken(), apiKey: "tsk_chaos_" + randomToken()}
+	s.apiKey = secrets.apiKey
+
+	// The API's port first: the TheWorxHub simulator pushes webhooks to it.
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.apiURL = "http://" + apiLn.Addr().String()
+
+	s.twh = twhsim.New(twhsim.Options{Clients: map[string]string{twhClientID: secrets.twh}, DisableRateLimit: true,
+		WebhookURL: s.apiURL + "/v1/hooks/theworxhub/" + connectionID, WebhookSecret: secrets.hook,
+		WebhookRetryDelay: 500 * time.Millisecond, Seed: o.Seed})
+	sec, err := stdwebhooks.ParseSecret(secrets.portal)
+	if err != nil {
+		return nil, err
+	}
+	s.portal = portalsim.New(portalsim.Options{Secrets: []stdwebhooks.Secret{sec}})
+	twhURL, err := s.serveSim(s.twh)
+	if err != nil {
+		return nil, err
+	}
+	portalURL, err := s.serveSim(s.portal)
+	if err != nil {
+		return nil, err
+	}
+	if s.twhProxy, err = newFaultProxy("theworxhub", twhURL, faults, o.Seed+1); err != nil {
+		return nil, err
+	}
+	if s.portalProxy, err = newFaultProxy("portal", portalURL, faults, o.Seed+2); err != nil {
+		return nil, err
+	}
+
+	// Temporal on a fixed port (free now), so restarts keep the address clients dial.
+	if s.temporalPort, err = freePort(); err != nil {
+		return nil, err
+	}
+	if err := s.startTemporal(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.openStore(ctx); err != nil {
+		return nil, err
+	}
+
+	keyEntry, err := codec.GenerateKey("chaos1")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := codec.ParseKeys(keyEntry)
+	if err != nil {
+		return nil, err
+	}
+	// Kept beside the logs (0600) so the histories of a failed run can be decrypted afterwards.
+	if err := os.WriteFile(filepath.Join(s.dir, "codec-keys"), []byte(keyEntry+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	connFile := filepath.Join(s.dir, "connections.yaml")
+	yaml := fmt.Sprintf(`tenants:
+  - {id: %s, name: Chaos Living, apiKeys: [%q]}
+connections:
+  - id: %s
+    tenant: %s
+    requestSystem: {kind: portal, url: %q, secret: %q}
+    workSystem: {kind: theworxhub, baseUrl: %q, clientId: %s, clientSecret: %q, webhookSecret: %q, rateLimit: 100000}
+    mapping: theworxhub-v1
+`, tenant, secrets.apiKey, connectionID, tenant, s.portalProxy.URL()+"/hooks/"+connectionID, secrets.portal,
+		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook)
+	if err := os.WriteFile(connFile, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	env := config.Env{DatabaseURL: s.dbURL, TemporalAddress: s.temporalAddr(), TemporalNamespace: "default",
+		TaskQueue: taskQueue, HTTPAddr: apiLn.Addr().String(), PollInterval: o.PollInterval, FeedInterval: time.Second,
+		WorkflowPollers: 8, ActivityPollers: 8, EventMaxAge: 24 * time.Hour, ConnectionsFile: connFile, LogLevel: "warn"}
+	file, err := app.LoadConnections(env)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Open(ctx, env, file, s.log.With("process", "api"))
+	if err != nil {
+		return nil, err
+	}
+	s.api = a
+	a.Codec = codec.Config{Keys: keys}
+	if err := a.DialTemporal(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
+	apiCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.apiCancel = cancel
+	s.apiDone = make(chan error, 1)
+	go func() { s.apiDone <- a.ServeAPI(apiCtx, apiLn) }()
+
+	// The worker's environment: the production `worker` command's, payload codec included.
+	s.workerEnv = append(filterEnv(os.Environ()),
+		"TICKETSYNC_DATABASE_URL="+s.dbURL, "TICKETSYNC_TEMPORAL_ADDRESS="+s.temporalAddr(),
+		"TICKETSYNC_TEMPORAL_NAMESPACE=default", "TICKETSYNC_TASK_QUEUE="+taskQueue,
+		"TICKETSYNC_CONNECTIONS_FILE="+connFile, "TICKETSYNC_FEED_INTERVAL=1s",
+		"TICKETSYNC_POLL_INTERVAL="+o.PollInterval.String(), "TICKETSYNC_LOG_FORMAT=json", "TICKETSYNC_LOG_LEVEL=warn",
+		"TICKETSYNC_WORKER_METRICS_ADDR=", codec.EnvKeys+"="+keyEntry)
+	if s.workerLog, err = os.OpenFile(filepath.Join(s.dir, "worker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, err
+	}
+	s.workerGone = make(chan struct{})
+	if err := s.superviseWorker(apiCtx); err != nil {
+		return nil, err
+	}
+	if err := waitHealthy(ctx, s.apiURL+"/readyz", 60*time.Second); err != nil {
+		return nil, fmt.Errorf("API not ready: %w", err)
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *stack) serveSim(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.simServers = append(s.simServers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+func (s *stack) temporalAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.temporalPort) }
+
+func (s *stack) startTemporal(ctx context.Context) error {
+	ts, err := temporalserver.Start(ctx, temporalserver.Options{DataDir: filepath.Join(s.dir, "temporal"),
+		FrontendPort: s.temporalPort, NoUI: true, SearchAttributes: ticket.SearchAttributeTypes(),
+		Logger: s.log.With("process", "temporal")})
+	if err != nil {
+		return fmt.Errorf("start Temporal: %w", err)
+	}
+	s.temporalMu.Lock()
+	s.temporal = ts
+	s.temporalMu.Unlock()
+	return nil
+}
+
+// restartTemporal stops the server and starts it again on the same port and data: every
+// client (the API's, the worker's) must reconnect on its own.
+func (s *stack) restartTemporal(ctx context.Context) {
+	s.temporalMu.Lock()
+	ts := s.temporal
+	s.temporal = nil
+	s.temporalMu.Unlock()
+	if ts != nil {
+		if err := ts.Stop(); err != nil {
+			s.log.Warn("stop Temporal", "error", err)
+		}
+	}
+	s.faults.add("temporal", faultTemporal)
+	time.Sleep(2 * time.Second)
+	for attempt := 1; ; attempt++ {
+		err := s.startTemporal(ctx)
+		if err == nil {
+			s.restarts.Add(1)
+			return
+		}
+		if attempt == 10 || ctx.Err() != nil {
+			s.log.Error("Temporal did not come back", "error", err)
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// openStore prepares the database: a SQLite file in the run's directory, or a fresh schema of
+// the given PostgreSQL database reached through a proxy the run cuts.
+func (s *stack) openStore(ctx context.Context) error {
+	if s.opts.DatabaseURL == "" {
+		s.sqlitePath = filepath.Join(s.dir, "ticketsync.db")
+		s.dbURL = "sqlite://" + s.sqlitePath
+		return nil
+	}
+	u, err := url.Parse(s.opts.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("--database-url must be postgres://… (or empty for SQLite)")
+	}
+	host := u.Host
+	if !strings.Contains(host, ":") {
+		host += ":5432"
+	}
+	if !isLoopback(u.Hostname()) {
+		return fmt.Errorf("--database-url must point at a loopback PostgreSQL (chaos cuts its connections)")
+	}
+	admin, err := sql.Open("postgres", s.opts.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	schema := "chaos_" + randomToken()[:12]
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	dsn := s.opts.DatabaseURL
+	s.dropSchema = func() {
+		db, err := sql.Open("postgres", dsn)
+		if err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	}
+	if s.pgProxy, err = newTCPProxy(host); err != nil {
+		return err
+	}
+	u.Host = s.pgProxy.addr
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s.dbURL = u.String()
+	return nil
+}
+
+// storeOutage makes the store unusable for d: PostgreSQL connections are cut and refused;
+// SQLite's write lock is held past every writer's busy timeout.
+func (s *stack) storeOutage(ctx context.Context, d time.Duration) {
+	s.faults.add("store", faultStore)
+	s.outages.Add(1)
+	if s.pgProxy != nil {
+		s.pgProxy.cut()
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+		if err := s.pgProxy.restore(); err != nil {
+			s.log.Error("store proxy did not come back", "error", err)
+		}
+		return
+	}
+	db, err := sql.Open("sqlite", s.sqlitePath+"?_pragma=busy_timeout(30000)&_txlock=immediate")
+	if err != nil {
+		s.log.Warn("store outage not injected", "error", err)
+		return
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		s.log.Warn("store outage not injected", "error", err)
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	_ = tx.Rollback()
+}
+
+// superviseWorker keeps one worker child process running (the binary's production `worker`
+// mode), as an orchestrator would: whether it was SIGKILLed or exited on its own (a worker
+// started during a store outage fails to start), a new one starts after a pause.
+func (s *stack) superviseWorker(ctx context.Context) error {
+	cmd, err := s.startWorker()
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			err := cmd.Wait()
+			s.workerMu.Lock()
+			killed, stopping := s.killed, s.stopping
+			s.killed = false
+			s.workerMu.Unlock()
+			if stopping || ctx.Err() != nil {
+				close(s.workerGone)
+				return
+			}
+			pause := 1500 * time.Millisecond
+			if !killed {
+				s.exits.Add(1)
+				s.log.Warn("worker exited on its own; restarting it", "error", err)
+				pause = time.Second
+			}
+			select {
+			case <-ctx.Done():
+				close(s.workerGone)
+				return
+			case <-time.After(pause):
+			}
+			for {
+				if cmd, err = s.startWorker(); err == nil {
+					break
+				}
+				if errors.Is(err, errStopping) {
+					close(s.workerGone)
+					return
+				}
+				s.log.Error("worker start", "error", err)
+				select {
+				case <-ctx.Done():
+					close(s.workerGone)
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+var errStopping = errors.New("the run is stopping")
+
+func (s *stack) startWorker() (*exec.Cmd, error) {
+	s.workerMu.Lock()
+	defer s.workerMu.Unlock()
+	if s.stopping {
+		return nil, errStopping
+	}
+	cmd := s.opts.WorkerCommand()
+	cmd.Env = s.workerEnv
+	cmd.Stdout, cmd.Stderr = s.workerLog, s.workerLog
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	s.worker = cmd
+	s.workerGen++
+	return cmd, nil
+}
+
+// killWorker SIGKILLs the worker: no shutdown of any kind. The supervisor starts a new one.
+func (s *stack) killWorker() {
+	s.workerMu.Lock()
+	defer s.workerMu.Unlock()
+	if s.worker == nil || s.worker.Process == nil || s.worker.ProcessState != nil {
+		return
+	}
+	if err := s.worker.Process.Signal(syscall.SIGKILL); err != nil {
+		return // it already exited; the supervisor restarts it
+	}
+	s.killed = true
+	s.kills.Add(1)
+	s.faults.add("worker", faultKill)
+}
+
+func (s *stack) stop() {
+	s.workerMu.Lock()
+	s.stopping = true
+	w := s.worker
+	s.workerMu.Unlock()
+	if w != nil && w.Process != nil {
+		_ = w.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.workerGone:
+		case <-time.After(10 * time.Second):
+			_ = w.Process.Kill()
+			<-s.workerGone
+		}
+	}
+	if s.apiCancel != nil {
+		s.apiCancel()
+		<-s.apiDone
+	}
+	if s.api != nil {
+		s.api.Close()
+	}
+	s.temporalMu.Lock()
+	if s.temporal != nil {
+		_ = s.temporal.Stop()
+	}
+	s.temporalMu.Unlock()
+	for _, p := range []*faultProxy{s.twhProxy, s.portalProxy} {
+		if p != nil {
+			p.close()
+		}
+	}
+	for _, srv := range s.simServers {
+		_ = srv.Close()
+	}
+	if s.twh != nil {
+		s.twh.Close()
+	}
+	if s.pgProxy != nil {
+		s.pgProxy.close()
+	}
+	if s.dropSchema != nil && !s.opts.KeepDir {
+		s.dropSchema()
+	}
+	if s.workerLog != nil {
+		s.workerLog.Close()
+	}
+}
+
+// filterEnv drops every TICKETSYNC_* variable of this process: the worker gets exactly the run's.
+func filterEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, config.EnvPrefix+"_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func waitHealthy(ctx context.Context, u string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var last error
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return errors.Join(errors.New("timed out"), last)
+}
