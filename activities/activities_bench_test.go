@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
@@ -43,6 +44,6 @@ func BenchmarkNotification(b *testing.B) {
 		PreviousStatus: ticket.Requested, RemoteID: "104201", Category: "Plumbing",
 		Feedback: &ticket.Feedback{ID: "500001", Text: "The plumber comes tomorrow.", Author: "J. Rivera", CreatedAt: time.Now()}}
 	for b.Loop() {
-		_ = Notification(ref, ev, 1)
+		_ = engine.Notification(ref, ev, 1)
 	}
 }
