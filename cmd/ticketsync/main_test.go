@@ -127,7 +127,13 @@ func TestTicketsVerbsAgainstTheAPI(t *testing.T) {
 	id := created["id"].(string)
 	for _, args := range [][]string{{"list"}, {"list", "--status", "Submitted"}, {"show", id}, {"events", id},
 		{"comment", id, "--text", "hello"}, {"hold", id, "--reason", "r"}, {"resume", id}, {"retry", id}} {
-		if code, out, errOut := runCLI(append([]string{"tickets"}, args...)...); code != 0 {
+		code, out, errOut := runCLI(append([]string{"tickets"}, args...)...)
+		// hold is a signal: resume answers 409 until the workflow has actually paused.
+		for deadline := time.Now().Add(10 * time.Second); code != 0 && args[0] == "resume" && strings.Contains(errOut, "not paused") && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			code, out, errOut = runCLI(append([]string{"tickets"}, args...)...)
+		}
+		if code != 0 {
 			t.Fatalf("tickets %v: %d %s %s", args, code, out, errOut)
 		}
 	}
@@ -173,8 +179,9 @@ func TestDevBinaryRestartResumes(t *testing.T) {
 func devRestart(t *testing.T, bin string, first syscall.Signal) {
 	dataDir := t.TempDir()
 	api := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	twhPort := fmt.Sprint(freePort(t))
 	args := []string{"dev", "--data-dir", dataDir, "--http-addr", api, "--temporal-port", fmt.Sprint(freePort(t)),
-		"--ui-port", fmt.Sprint(freePort(t)), "--twh-sim-port", fmt.Sprint(freePort(t)), "--portal-sim-port", fmt.Sprint(freePort(t))}
+		"--ui-port", fmt.Sprint(freePort(t)), "--twh-sim-port", twhPort, "--portal-sim-port", fmt.Sprint(freePort(t))}
 	for _, flag := range []string{"--cityworks-sim-port", "--arcgis-sim-port", "--scf-sim-port", "--cyprexx-sim-port", "--pruvan-sim-port", "--cubu-sim-port"} {
 		args = append(args, flag, fmt.Sprint(freePort(t)))
 	}
@@ -288,7 +295,7 @@ func devRestart(t *testing.T, bin string, first syscall.Signal) {
 		t.Fatal("API key changed across restart")
 	}
 	// Staff accept and complete the request on the restarted simulator.
-	simURL := "http://127.0.0.1:" + args[len(args)-3]
+	simURL := "http://127.0.0.1:" + twhPort
 	for _, step := range []struct{ path, body string }{
 		{"/category", `{"category":"Plumbing"}`},
 		{"/status", `{"status":"Completed","feedback":{"text":"Fixed","author":"J","visibleToRequestor":true}}`},
