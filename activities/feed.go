@@ -112,7 +112,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 					progress.LastError = err.Error()
 					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
 					pace.snap(now)
-					if failingSince.IsZero() {
+					if failingSince.IsZero() && errors.As(err, new(feedReadError)) {
 						failingSince = now
 					}
 				} else {
@@ -136,7 +136,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 					lastSavedError = progress.LastError
 				}
 			}
-			if !failingSince.IsZero() && !woken && time.Since(failingSince) >= feedWakeAfter {
+			if !failingSince.IsZero() && !woken && time.Since(failingSince) >= FeedWakeAfter(interval) {
 				// Quiet tickets sleep for a day while the feed is healthy: wake them all so
 				// each tightens its timer until the feed is back.
 				n, err := a.wakeOpenTickets(ctx, conn, func() { activity.RecordHeartbeat(ctx, progress) })
@@ -181,6 +181,13 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	}
 }
 
+// feedReadError is a failure of the work system's feed itself, not of our store or Temporal:
+// only those count toward waking every open ticket (waking would not help the others).
+type feedReadError struct{ err error }
+
+func (e feedReadError) Error() string { return e.err.Error() }
+func (e feedReadError) Unwrap() error { return e.err }
+
 // readFeedOnce pages through everything modified since the watermark (minus the overlap) and
 // returns the modification times of the changes it poked (the pace weighs them against the
 // pushes; the sweep remembers them).
@@ -196,7 +203,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 				cursor = "" // expired cursor: restart from the watermark
 				continue
 			}
-			return fresh, err
+			return fresh, feedReadError{err}
 		}
 		p.Reads++
 		for _, item := range res.Items {

@@ -27,18 +27,19 @@ type FeedPoke struct {
 }
 
 const (
-	// maxFeedStretch bounds the stretched feed interval: 60 × 5 s = 5 min, a third of the
+	// MaxFeedStretch bounds the stretched feed interval: 60 × 5 s = 5 min, a third of the
 	// 15-minute promise, so a change whose push was lost still arrives in time.
-	maxFeedStretch = 60
+	MaxFeedStretch = 60
 	// pushGrace is how long a push may trail the change it announces: fresher changes are
 	// judged at the next read.
 	pushGrace = 2 * time.Second
 	// pushMemory: a connection whose last verified push is older than this is taken as having
 	// no pushes (not configured, or gone for good): the feed then stays at its base pace.
 	pushMemory = 24 * time.Hour
-	// feedWakeAfter is how long the feed must keep failing before the follower wakes every
-	// open ticket (a blip must not cost a read per ticket).
-	feedWakeAfter = time.Minute
+	// feedWakeAfterReads is how many reads in a row must fail (at the base interval: a minute
+	// at 5 s) before the follower wakes every open ticket: a blip must not cost a read per
+	// ticket.
+	feedWakeAfterReads = 12
 	// Sweep timing in poll intervals of the connection: every sweepEveryPolls (an hour at
 	// 15 min), over the span of a quiet ticket's relaxed timer (SweepWindow).
 	sweepEveryPolls  = 4
@@ -47,6 +48,10 @@ const (
 	// SweepPage is the page size the sweep asks for (the regular reads ask for feedPage).
 	SweepPage = 500
 )
+
+// FeedWakeAfter is how long the feed must keep failing, at base interval base, before the
+// follower wakes every open ticket.
+func FeedWakeAfter(base time.Duration) time.Duration { return feedWakeAfterReads * base }
 
 // SweepWindow is how far back the sweep reads: the span of a quiet ticket's relaxed timer
 // (workflows.RelaxedPollInterval of the same poll interval; a test keeps the two equal).
@@ -76,7 +81,7 @@ type feedPace struct {
 }
 
 func newFeedPace(base time.Duration, conn *connectors.Conn) *feedPace {
-	return &feedPace{base: base, max: base * maxFeedStretch, cur: base, source: conn.WorkKind + ":" + conn.ID,
+	return &feedPace{base: base, max: base * MaxFeedStretch, cur: base, source: conn.WorkKind + ":" + conn.ID,
 		since: time.Now()}
 }
 

@@ -34,8 +34,8 @@ type Options struct {
 	// ratio scales per-ticket figures (calls, history events) from bench time to real time.
 	PollInterval     time.Duration
 	RealPollInterval time.Duration
-	// FeedInterval is the change feed's base interval (--feed-interval, default 1s); feed
-	// reads run in real time and are not scaled.
+	// FeedInterval is the change feed's base interval (--feed-interval, default 5s as in
+	// production); feed reads run in real time and are not scaled.
 	FeedInterval time.Duration
 	Push         bool // --push on|off: TheWorxHub pushes (off: every webhook is dropped)
 	Feed         bool // --feed on|off: the change feed works (off: every feed read fails)
@@ -45,12 +45,16 @@ type Options struct {
 	// QuietWindow is the quiet steady-state window; 0 = one relaxed per-ticket cycle plus
 	// its jitter (so every ticket's safety-net timer fires about once in it).
 	QuietWindow time.Duration
-	// Settle bounds the wait for every ticket to finish its first safety-net poll (default 3
-	// relaxed cycles... at most 10 minutes).
-	Settle        time.Duration
-	Store         string // --store sqlite|postgres (default sqlite, in memory)
-	DatabaseURL   string // --database-url for --store postgres (a fresh schema is made in it)
-	HistorySample int    // quiet tickets whose history is counted (default 20)
+	// Settle bounds the wait for every ticket to finish its first safety-net read (default
+	// 2 min + 4 poll intervals).
+	Settle time.Duration
+	// FeedWarmup and TimerWarmup are the transitions before the feed-only and timer-only
+	// phases are measured (0 = long enough for the stretched feed to snap back, and for the
+	// failing feed to wake every ticket); changes in them are reported as "transition".
+	FeedWarmup, TimerWarmup time.Duration
+	Store                   string // --store sqlite|postgres (default sqlite, in memory)
+	DatabaseURL             string // --database-url for --store postgres (a fresh schema is made in it)
+	HistorySample           int    // quiet tickets whose history is counted (default 20)
 	// CeilingWorkflows is how many bare workflows the ceiling runs (default min(Tickets, 1000),
 	// at least 100).
 	CeilingWorkflows int
@@ -79,7 +83,7 @@ func (o *Options) Defaults() {
 		o.RealPollInterval = 15 * time.Minute
 	}
 	if o.FeedInterval <= 0 {
-		o.FeedInterval = time.Second
+		o.FeedInterval = 5 * time.Second // TICKETSYNC_FEED_INTERVAL's default
 	}
 	if len(o.Phases) == 0 {
 		o.Phases = slices.Clone(AllPhases)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/activities"
 )
 
 // Report is everything one run measured (the JSON of --json; Markdown renders it).
@@ -90,10 +92,11 @@ type QuietResult struct {
 	SimAPICalls   int64   `json:"simApiCalls"` // the simulator's own counter over the window
 	// PerTicketDay are calls per open ticket per real day, by kind: per-ticket kinds (get,
 	// sweep) scaled by Settings.Scale, connection-level feed reads and tokens in real time.
-	PerTicketDay      map[string]float64 `json:"callsPerTicketDay"`
-	TotalPerTicketDay float64            `json:"totalCallsPerTicketDay"`
-	History           HistoryResult      `json:"history"`
-	CPUSeconds        float64            `json:"cpuSeconds"`
+	PerTicketDay      map[string]float64       `json:"callsPerTicketDay"`
+	TotalPerTicketDay float64                  `json:"totalCallsPerTicketDay"`
+	History           HistoryResult            `json:"history"`
+	CPUSeconds        float64                  `json:"cpuSeconds"`
+	Follower          *activities.FeedProgress `json:"follower,omitempty"`
 }
 
 // HistoryResult counts the Temporal history events of quiet sample tickets.
@@ -135,6 +138,9 @@ type PhaseResult struct {
 	// in the same window are included).
 	GetsPerChange float64 `json:"getsPerChange"`
 	CPUSeconds    float64 `json:"cpuSeconds"`
+	// Follower is the change-feed follower's last heartbeat at the phase's end (counters since
+	// it last started; the SDK sends heartbeats at most every ~48 s, so it may lag).
+	Follower *activities.FeedProgress `json:"follower,omitempty"`
 }
 
 // NaiveResult is the cron-poller baseline on the same workload.
@@ -234,6 +240,8 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "\n| Resources (one process: Temporal server + worker + API + simulators) | value |\n|---|---:|\n")
 	fmt.Fprintf(&b, "| RSS idle / after create / end | %s / %s / %s |\n", mib(res.Idle.RSSBytes), mib(res.AfterCreate.RSSBytes), mib(res.End.RSSBytes))
 	fmt.Fprintf(&b, "| peak RSS | %s |\n", mib(res.End.PeakRSSBytes))
+	fmt.Fprintf(&b, "| at the end: Go heap / goroutine stacks / outside Go (SQLite) | %s / %s / %s (%d goroutines) |\n",
+		mib(res.End.GoHeapBytes), mib(res.End.GoStackBytes), mib(res.End.NonGoBytes), res.End.Goroutines)
 	fmt.Fprintf(&b, "| RSS per open ticket | %s KiB |\n", num(res.RSSPerOpenTicket/1024))
 	fmt.Fprintf(&b, "| CPU seconds (whole run) | %s |\n", num(res.End.CPUSeconds))
 	fmt.Fprintf(&b, "| store size | %s (%s bytes per ticket) |\n", mib(res.StoreBytes), num(res.StorePerTicket))

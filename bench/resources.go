@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +14,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver (--store postgres)
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/ticketsync/ticketsync/activities"
+	"github.com/ticketsync/ticketsync/codec"
+	"github.com/ticketsync/ticketsync/ticket"
 )
 
 // freshSchema creates an empty schema in the PostgreSQL database and returns a URL whose
@@ -50,7 +56,24 @@ type Resources struct {
 	RSSBytes     int64   `json:"rssBytes"`     // resident set now
 	PeakRSSBytes int64   `json:"peakRssBytes"` // high-water mark (VmHWM)
 	CPUSeconds   float64 `json:"cpuSeconds"`   // user + system since the process started
-	Goroutines   int     `json:"goroutines,omitempty"`
+	// Where the RSS goes, at milestones: the Go heap in use, goroutine stacks, and what the Go
+	// runtime did not allocate (SQLite's pages — Temporal's and the store's in-memory
+	// databases — live in C-allocated memory).
+	GoHeapBytes  int64 `json:"goHeapBytes,omitempty"`
+	GoStackBytes int64 `json:"goStackBytes,omitempty"`
+	NonGoBytes   int64 `json:"nonGoBytes,omitempty"`
+	Goroutines   int   `json:"goroutines,omitempty"`
+}
+
+// milestone is sampleResources plus the Go runtime's view of memory (a brief stop-the-world).
+func milestone() Resources {
+	r := sampleResources()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r.GoHeapBytes, r.GoStackBytes = int64(ms.HeapInuse), int64(ms.StackInuse)
+	r.NonGoBytes = max(0, r.RSSBytes-int64(ms.Sys-ms.HeapReleased))
+	r.Goroutines = runtime.NumGoroutine()
+	return r
 }
 
 // sampleResources reads /proc/self/status (RSS) and getrusage (CPU).
@@ -113,4 +136,24 @@ func historyLength(ctx context.Context, c client.Client, workflowID string) (int
 	}
 	info := d.GetWorkflowExecutionInfo()
 	return info.GetHistoryLength(), info.GetExecution().GetRunId(), nil
+}
+
+// followerProgress is what the connection's change-feed follower last heartbeated: reads,
+// pokes, its current interval, sweeps and tickets woken (zero when none is running).
+func (e *env) followerProgress(ctx context.Context) (activities.FeedProgress, error) {
+	var p activities.FeedProgress
+	d, err := e.stack.App.Temporal.DescribeWorkflowExecution(ctx, ticket.ConnectionSyncWorkflowID(Connection), "")
+	if err != nil {
+		return p, err
+	}
+	dc := converter.GetDefaultDataConverter()
+	if keys := e.stack.App.Codec.Keys; keys.Len() > 0 {
+		dc = codec.NewDataConverter(keys)
+	}
+	for _, pa := range d.GetPendingActivities() {
+		if pa.GetHeartbeatDetails() != nil {
+			return p, dc.FromPayloads(pa.GetHeartbeatDetails(), &p)
+		}
+	}
+	return p, nil
 }

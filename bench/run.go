@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/workflows"
 )
@@ -45,7 +46,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer e.stop()
 	rn.prog = newProgress(o.Progress, rn)
 	defer rn.prog.stop()
-	rn.r.Resources.Idle = sampleResources()
+	rn.r.Resources.Idle = milestone()
 	err = rn.play(ctx)
 	rn.finish(ctx)
 	return rn.r, err
@@ -64,7 +65,7 @@ func (rn *runner) play(ctx context.Context) error {
 	if err := rn.create(ctx); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	rn.r.Resources.AfterCreate = sampleResources()
+	rn.r.Resources.AfterCreate = milestone()
 	n := min(o.HistorySample, len(rn.exts)/2)
 	rn.sample, rn.changes = rn.exts[:n], rn.exts[n:]
 	st, err := newStaff(rn.e.twh, rn.tr, rn.changes, 42)
@@ -78,7 +79,7 @@ func (rn *runner) play(ctx context.Context) error {
 		}
 	}
 	if o.plays(PhasePush) {
-		if err := rn.changePhase(ctx, PhasePush, "push (webhook) + feed", true, o.Feed, 0); err != nil {
+		if err := rn.changePhase(ctx, PhasePush, "push (webhook) + feed", true, o.Feed, 0, 0); err != nil {
 			return err
 		}
 	}
@@ -88,12 +89,15 @@ func (rn *runner) play(ctx context.Context) error {
 		}
 	}
 	if o.plays(PhaseFeed) {
-		if err := rn.changePhase(ctx, PhaseFeed, "feed only (pushes dropped)", false, true, feedWarmup(o)); err != nil {
+		// A change made while the feed was stretched waits up to its longest stretch.
+		stretched := activities.MaxFeedStretch * o.FeedInterval
+		if err := rn.changePhase(ctx, PhaseFeed, "feed only (pushes dropped)", false, true, feedWarmup(o), stretched); err != nil {
 			return err
 		}
 	}
 	if o.plays(PhaseTimer) {
-		if err := rn.changePhase(ctx, PhaseTimer, "timer only (pushes dropped, feed failing)", false, false, timerWarmup(o)); err != nil {
+		// A ticket not woken yet waits for its relaxed timer.
+		if err := rn.changePhase(ctx, PhaseTimer, "timer only (pushes dropped, feed failing)", false, false, timerWarmup(o), relaxed(o)); err != nil {
 			return err
 		}
 	}
@@ -103,12 +107,25 @@ func (rn *runner) play(ctx context.Context) error {
 // relaxed is the per-ticket safety-net interval of a quiet ticket whose feed is healthy.
 func relaxed(o Options) time.Duration { return workflows.RelaxedPollInterval(o.PollInterval) }
 
-// feedWarmup is how long after pushes stop the feed takes to notice (its interval grown to the
-// maximum snaps back at the first change no push announced).
-func feedWarmup(o Options) time.Duration { return 3*o.FeedInterval + 5*time.Second }
+// feedWarmup is how long after pushes stop the feed takes to notice: its interval, stretched
+// up to the maximum while pushes kept up, snaps back at the first change no push announced.
+func feedWarmup(o Options) time.Duration {
+	if o.FeedWarmup > 0 {
+		return o.FeedWarmup
+	}
+	return activities.MaxFeedStretch*o.FeedInterval + 2*o.FeedInterval + 5*time.Second
+}
 
-// timerWarmup is how long after the feed fails the tickets take to tighten their timers.
-func timerWarmup(o Options) time.Duration { return 2*time.Minute + 3*o.FeedInterval + 2*o.PollInterval }
+// timerWarmup is how long after the feed fails the tickets take to tighten their timers: the
+// follower wakes them all once the feed kept failing, each reads once and then runs on the
+// plain poll interval.
+func timerWarmup(o Options) time.Duration {
+	if o.TimerWarmup > 0 {
+		return o.TimerWarmup
+	}
+	wake := time.Duration(o.Tickets) * 5 * time.Millisecond // pokes and reads, roughly
+	return activities.FeedWakeAfter(o.FeedInterval) + wake + 2*o.PollInterval + 5*time.Second
+}
 
 func (rn *runner) create(ctx context.Context) error {
 	o := rn.o
@@ -146,14 +163,20 @@ func (rn *runner) create(ctx context.Context) error {
 		return firstErr
 	}
 	// Remote-created: the request exists in TheWorxHub. Requested: its event reached the portal.
-	deadline := time.Now().Add(10*time.Minute + time.Duration(o.Tickets)*50*time.Millisecond)
+	// A run gives up only when neither moved for stall.
+	const stall = 5 * time.Minute
+	progressed, last := time.Now(), -1
 	for {
 		n, _ := rn.tr.requestedCount()
-		if rn.e.twh.Stats().Creates >= o.Tickets && n >= o.Tickets {
+		created := rn.e.twh.Stats().Creates
+		if created >= o.Tickets && n >= o.Tickets {
 			break
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d requests created and %d Requested at the portal", rn.e.twh.Stats().Creates, o.Tickets, n)
+		if created+n > last {
+			progressed, last = time.Now(), created+n
+		}
+		if time.Since(progressed) > stall {
+			return fmt.Errorf("only %d of %d requests created and %d Requested at the portal, nothing moved for %s", created, o.Tickets, n, stall)
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -266,6 +289,7 @@ func (rn *runner) quiet(ctx context.Context) error {
 			q.TotalPerTicketDay += float64(v) * f
 		}
 	}
+	q.Follower = rn.follower(ctx)
 	h := &q.History
 	h.Sample = len(rn.sample)
 	var sum, lens float64
@@ -301,19 +325,19 @@ func (rn *runner) quiet(ctx context.Context) error {
 }
 
 // changePhase plays staff changes with pushes and the feed set as given: first for warmup
-// (reported as the phase's transition), then for the phase's duration; then it waits for the
-// changes in flight.
-func (rn *runner) changePhase(ctx context.Context, name, desc string, push, feed bool, warmup time.Duration) error {
+// (reported as the phase's transition, whose changes may take up to slowest to arrive), then
+// for the phase's duration; after each it waits for the changes in flight.
+func (rn *runner) changePhase(ctx context.Context, name, desc string, push, feed bool, warmup, slowest time.Duration) error {
 	rn.e.twhDoor.setPush(push && rn.o.Push)
 	rn.e.twhDoor.feedDown.Store(!(feed && rn.o.Feed))
 	if warmup > 0 {
-		res, err := rn.playPhase(ctx, name+"-transition", desc+", transition", warmup, rn.tr)
+		res, err := rn.playPhase(ctx, name+"-transition", desc+", transition", warmup, rn.drain()+slowest, rn.tr)
 		if err != nil {
 			return err
 		}
 		rn.r.Phases = append(rn.r.Phases, res)
 	}
-	res, err := rn.playPhase(ctx, name, desc, rn.o.Duration, rn.tr)
+	res, err := rn.playPhase(ctx, name, desc, rn.o.Duration, rn.drain(), rn.tr)
 	if err != nil {
 		return err
 	}
@@ -324,7 +348,13 @@ func (rn *runner) changePhase(ctx context.Context, name, desc string, push, feed
 	return nil
 }
 
-func (rn *runner) playPhase(ctx context.Context, name, desc string, d time.Duration, tr *tracker) (PhaseResult, error) {
+// drain is how long a phase waits for its changes in flight once it stopped changing: a
+// change that has not arrived by then is lost.
+func (rn *runner) drain() time.Duration {
+	return 30*time.Second + 4*max(rn.o.PollInterval, rn.o.FeedInterval)
+}
+
+func (rn *runner) playPhase(ctx context.Context, name, desc string, d, drain time.Duration, tr *tracker) (PhaseResult, error) {
 	rn.prog.enter(name)
 	calls0, _ := rn.e.twhDoor.counts()
 	cpu0 := sampleResources().CPUSeconds
@@ -333,7 +363,6 @@ func (rn *runner) playPhase(ctx context.Context, name, desc string, d time.Durat
 	if err != nil {
 		return PhaseResult{}, err
 	}
-	drain := 30*time.Second + 2*relaxed(rn.o)
 	deadline := time.Now().Add(drain)
 	for tr.pendingIn(name) > 0 && time.Now().Before(deadline) {
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
@@ -348,6 +377,7 @@ func (rn *runner) playPhase(ctx context.Context, name, desc string, d time.Durat
 	if made > 0 {
 		res.GetsPerChange = float64(res.Calls[OpGet]) / float64(made)
 	}
+	res.Follower = rn.follower(ctx)
 	return res, nil
 }
 
@@ -371,7 +401,7 @@ func (rn *runner) naive(ctx context.Context) error {
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- nv.run(pctx) }()
-	res, err := rn.playPhase(ctx, PhaseNaive, fmt.Sprintf("naive cron poller (GET every open ticket every %s)", rn.o.PollInterval), rn.o.Duration, ntr)
+	res, err := rn.playPhase(ctx, PhaseNaive, fmt.Sprintf("naive cron poller (GET every open ticket every %s)", rn.o.PollInterval), rn.o.Duration, rn.drain(), ntr)
 	cancel()
 	if rerr := <-done; err == nil {
 		err = rerr
@@ -398,7 +428,7 @@ func (rn *runner) naive(ctx context.Context) error {
 func (rn *runner) finish(ctx context.Context) {
 	r := rn.r
 	r.Finished = time.Now().UTC()
-	r.Resources.End = sampleResources()
+	r.Resources.End = milestone()
 	if rn.o.MemProfile != "" {
 		if err := writeHeapProfile(rn.o.MemProfile); err != nil {
 			rn.note("heap profile not written: %v", err)
@@ -450,6 +480,16 @@ func (rn *runner) comparisons() []Comparison {
 		}
 	}
 	return out
+}
+
+// follower snapshots the feed follower's heartbeat (nil when it cannot be read).
+func (rn *runner) follower(ctx context.Context) *activities.FeedProgress {
+	p, err := rn.e.followerProgress(ctx)
+	if err != nil {
+		rn.note("feed follower not read: %v", err)
+		return nil
+	}
+	return &p
 }
 
 func (rn *runner) note(format string, a ...any) {
