@@ -5,18 +5,22 @@
 //     schema of a loopback PostgreSQL), the API in this process, the worker as a child process
 //     (the binary's production `worker` mode, payload codec on), and the simulators of every
 //     connector pair it drives behind fault proxies;
-//   - creates the tickets through the API and plays staff (on the work system's simulator) and
-//     residents (comments and cancels through the API) on each, to a terminal status;
+//   - drives two connector pairs to a terminal status: portal → TheWorxHub tickets created
+//     through the API, with residents commenting and cancelling through it, and Cubu →
+//     TheWorxHub cases queued at the (simulated) Cubu desk, whose signed webhooks create the
+//     tickets and whose cases ticketsync resolves through Cubu's S2S API when they are Done;
+//     staff play TheWorxHub for both;
 //   - meanwhile injects faults: 20 % 5xx, 429 bursts with Retry-After, HTML pages (error pages
 //     and on 200), timeouts (a create committed and answered past the client's timeout),
-//     connection resets after a committed create, slow bodies, revoked tokens, lost and
-//     duplicated webhooks, portal deliveries refused, throttled, answered with HTML or acked too
-//     late; the worker is SIGKILLed and restarted every 15–30 s, the Temporal server restarted,
+//     connection resets after a committed create, slow bodies, lost and duplicated webhooks
+//     (Cubu's refused ones sent again), revoked tokens and token-endpoint outages, portal
+//     deliveries refused, throttled, answered with HTML or acked too late; the
+//     worker is SIGKILLed and restarted every 15–30 s, the Temporal server restarted,
 //     the store made unavailable, and the portal receiver taken down for a while;
 //   - then stops the faults, waits for the tickets to settle and checks the invariants against
 //     the simulators' truth: every ticket converged, no duplicate remote create, comment or
-//     event, no lost event, feedback or comment, per-ticket order kept, redeliveries under their
-//     event id, nothing stuck without a needs-attention reason.
+//     event, no lost event, feedback, comment or case resolve, per-ticket order kept,
+//     redeliveries under their event id, nothing stuck without a needs-attention reason.
 //
 // The proxies count the faults as ticketsync met them (not as armed), by kind.
 package chaos
@@ -213,6 +217,14 @@ loop:
 		return nil, fmt.Errorf("final check: %w", err)
 	}
 	faults.addN("theworxhub", faultWebhookLos, st.twh.Stats().WebhooksDropped)
+	for _, dl := range st.cubu.Deliveries() {
+		switch {
+		case dl.Copy > 0:
+			faults.add("cubu", faultWebhookDup)
+		case dl.ReplayOf > 0:
+			faults.add("cubu", faultWebhookResent)
+		}
+	}
 	rep := report(o, st, d, v, faults, time.Since(began))
 	stopped = true
 	st.stop()
@@ -240,8 +252,9 @@ func report(o Options, st *stack, d *driver, v *verdict, faults *faultCounts, to
 	}
 	add("duration", "%s (faults %s, settle up to %s)", took.Round(time.Second), o.Duration, o.Settle)
 	add("store", "%s", storeKind(o.DatabaseURL))
-	add("tickets portal→theworxhub", "%d", v.tickets)
-	exercised := []string{"portal", "theworxhub"}
+	add("tickets portal→theworxhub", "%d", v.perConnection[connectionID])
+	add("tickets cubu→theworxhub", "%d", v.perConnection[cubuConnID])
+	exercised := []string{"portal", "theworxhub", "cubu"}
 	var missing []string
 	for _, k := range append(connectors.RequestKinds(), connectors.WorkKinds()...) {
 		if !slices.Contains(exercised, k) && !slices.Contains(missing, k) {
@@ -289,6 +302,7 @@ func report(o Options, st *stack, d *driver, v *verdict, faults *faultCounts, to
 	add("lost events", "%d", v.lostEvents)
 	add("lost feedback", "%d", v.lostFeedback)
 	add("lost comments", "%d", v.lostComments)
+	add("lost case resolves", "%d", v.lostResolves)
 	add("lost", "%d", v.lost())
 	add("order violations", "%d", v.orderViolations)
 	add("timeline gaps", "%d", v.timelineGaps)

@@ -2,25 +2,31 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ticketsync/ticketsync/mapping"
+	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
+	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
 // verdict is the checked state of every ticket of the run against the simulators' truth.
 type verdict struct {
 	tickets, created, scripted int
+	perConnection              map[string]int
 	converged                  int
-	notConverged               []string // "ext: why", a few shown
+	notConverged               []string // "label: why", a few shown
 
 	dupCreates, dupComments, dupFeedback   int
 	lostEvents, lostFeedback, lostComments int
 	lostCreates                            int
+	lostResolves                           int // Cubu cases of Done tickets never resolved
 	held                                   int // undelivered behind a needs-attention park
 	orderViolations                        int
 	redeliveries                           int // repeats of an accepted event id
@@ -33,7 +39,7 @@ type verdict struct {
 
 func (v *verdict) duplicates() int { return v.dupCreates + v.dupComments + v.dupFeedback + v.idChanges }
 func (v *verdict) lost() int {
-	return v.lostEvents + v.lostFeedback + v.lostComments + v.lostCreates
+	return v.lostEvents + v.lostFeedback + v.lostComments + v.lostCreates + v.lostResolves
 }
 
 // ok reports whether every invariant holds.
@@ -42,161 +48,211 @@ func (v *verdict) ok() bool {
 		v.stuck == 0 && v.timelineGaps == 0
 }
 
-// check compares every ticket with the simulator's truth, the portal's record and the store.
+// checker holds what one check reads once from the simulators.
+type checker struct {
+	st         *stack
+	m          mapping.Mapping
+	v          *verdict
+	byRef      map[string][]twhsim.WorkRequest
+	repeats    map[string]int
+	violations map[string]int
+}
+
+// check compares every ticket with the simulators' truth, the portal's record and the store.
 func check(ctx context.Context, st *stack, d *driver) (*verdict, error) {
 	m, err := mapping.Lookup("theworxhub-v1")
 	if err != nil {
 		return nil, err
 	}
-	v := &verdict{tickets: len(d.tickets)}
-	byRef := map[string][]twhsim.WorkRequest{}
+	c := &checker{st: st, m: m, v: &verdict{tickets: len(d.tickets), perConnection: map[string]int{}},
+		byRef: map[string][]twhsim.WorkRequest{}, repeats: st.portal.Duplicates(), violations: map[string]int{}}
 	for _, wr := range st.twh.Requests() {
-		byRef[wr.ExternalReference] = append(byRef[wr.ExternalReference], wr)
+		c.byRef[wr.ExternalReference] = append(c.byRef[wr.ExternalReference], wr)
 	}
-	repeats := st.portal.Duplicates()
-	violations := map[string]int{}
 	for _, vi := range st.portal.Violations() {
-		violations[vi.TicketID]++
-	}
-	why := func(t *tracked, format string, a ...any) {
-		v.notConverged = append(v.notConverged, t.ext+": "+fmt.Sprintf(format, a...))
+		c.violations[vi.TicketID]++
 	}
 	for _, t := range d.tickets {
-		t.mu.Lock()
-		comments, done, serr := slices.Clone(t.comments), t.done, t.err
-		t.mu.Unlock()
-		if done {
-			v.scripted++
-		} else if serr != "" {
-			v.scriptErrors = append(v.scriptErrors, t.ext+": "+serr)
+		if err := c.ticket(ctx, t); err != nil {
+			return nil, err
 		}
-		if !t.created.Load() {
-			why(t, "never accepted by the API")
-			continue
-		}
-		v.created++
-		remotes := byRef["ticketsync:"+connectionID+":"+t.ext]
-		if len(remotes) > 1 {
-			v.dupCreates += len(remotes) - 1
-		}
-		row, err := st.api.Store.GetTicketAnyTenant(ctx, t.id)
-		if err != nil {
-			return nil, fmt.Errorf("read ticket %s: %w", t.id, err)
-		}
-		if row.NeedsAttention && !ticket.IsTerminal(row.Status) {
-			v.attention = append(v.attention, t.ext+": "+row.AttentionReason)
-		} else if !ticket.IsTerminal(row.Status) {
-			v.stuck++ // every script ends its ticket: open with nothing for a human to do is stuck
-		}
-		if len(remotes) == 0 {
-			v.lostCreates++
-			why(t, "no request in the work system (status %s)", row.Status)
-			continue
-		}
-		wr := remotes[0]
-		want, mapped := m.Translate(wr.Status)
-		if !mapped {
-			why(t, "unmapped simulator status %q", wr.Status)
-			continue
-		}
+	}
+	return c.v, nil
+}
 
-		timeline, err := st.api.Store.ListEvents(ctx, t.id)
-		if err != nil {
-			return nil, fmt.Errorf("read timeline of %s: %w", t.id, err)
-		}
-		seqOf := map[string]int64{}
-		for _, e := range timeline {
-			seqOf[e.ID] = e.Seq
-		}
-		got := st.portal.EventsFor(t.id)
-		at := map[string]bool{}
-		lastStatus, closed, closedLast := "", false, false
-		var lastSeq int64 = -1
-		sameContent := map[string]string{}
-		feedbackSeen := map[string]int{}
-		for i, e := range got {
-			at[e.ID] = true
-			v.redeliveries += repeats[e.ID]
-			seq, known := seqOf[e.ID]
-			if !known {
-				v.timelineGaps++
-			} else {
-				if seq <= lastSeq {
-					v.orderViolations++
-				}
-				lastSeq = seq
-			}
-			// The same observation under two ids is a redelivery that lost its id: the body
-			// (occurredAt included) is built once and must go out byte-identical.
-			key := fmt.Sprintf("%s|%s|%s|%s", e.Event.Type, e.Event.Ticket.Status, e.Event.Ticket.PreviousStatus, e.Event.OccurredAt.Format(time.RFC3339Nano))
-			if e.Event.Feedback != nil {
-				key += "|" + e.Event.Feedback.ID
-				feedbackSeen[e.Event.Feedback.ID]++
-			}
-			if other, dup := sameContent[key]; dup && other != e.ID {
-				v.idChanges++
-			}
-			sameContent[key] = e.ID
-			switch e.Event.Type {
-			case ticket.EventStatusChanged:
-				lastStatus = e.Event.Ticket.Status
-			case ticket.EventClosed:
-				closed, closedLast = true, i == len(got)-1
-			}
-		}
-		v.orderViolations += violations[t.id]
-		for _, e := range timeline {
-			if !ticket.Delivered(e.Type) || at[e.ID] {
-				continue
-			}
-			if row.NeedsAttention {
-				v.held++
-			} else {
-				v.lostEvents++
-			}
-		}
-		for _, fb := range wr.Feedback {
-			if !fb.VisibleToRequestor {
-				continue
-			}
-			switch n := feedbackSeen[fb.ID]; {
-			case n == 0 && row.NeedsAttention:
-				v.held++
-			case n == 0:
-				v.lostFeedback++
-			case n > 1:
-				v.dupFeedback += n - 1
-			}
-		}
-		for _, c := range comments {
-			n := 0
-			for _, rc := range wr.Comments {
-				if rc.Text == c {
-					n++
-				}
-			}
-			switch {
-			case n == 0:
-				v.lostComments++
-			case n > 1:
-				v.dupComments += n - 1
-			}
-		}
-
+func (c *checker) ticket(ctx context.Context, t *tracked) error {
+	v := c.v
+	v.perConnection[t.conn]++
+	why := func(format string, a ...any) {
+		v.notConverged = append(v.notConverged, t.label+": "+fmt.Sprintf(format, a...))
+	}
+	t.mu.Lock()
+	comments, done, serr, ext, id := slices.Clone(t.comments), t.done, t.err, t.ext, t.id
+	t.mu.Unlock()
+	if done {
+		v.scripted++
+	} else if serr != "" {
+		v.scriptErrors = append(v.scriptErrors, t.label+": "+serr)
+	}
+	if !t.created.Load() {
+		why("never accepted by the API")
+		return nil
+	}
+	v.created++
+	remotes := c.byRef[theworxhub.ExternalReference(t.conn, ext)]
+	if len(remotes) > 1 {
+		v.dupCreates += len(remotes) - 1
+	}
+	row, err := c.st.api.Store.GetTicketAnyTenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		v.lostCreates++
+		why("accepted, but no ticket in the store")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read ticket %s: %w", id, err)
+	}
+	if row.NeedsAttention && !ticket.IsTerminal(row.Status) {
+		v.attention = append(v.attention, t.label+": "+row.AttentionReason)
+	} else if !ticket.IsTerminal(row.Status) {
+		v.stuck++ // every script ends its ticket: open with nothing for a human to do is stuck
+	}
+	if len(remotes) == 0 {
+		v.lostCreates++
+		why("no request in the work system (status %s)", row.Status)
+		return nil
+	}
+	wr := remotes[0]
+	want, mapped := c.m.Translate(wr.Status)
+	switch {
+	case !mapped:
+		why("unmapped simulator status %q", wr.Status)
+		return nil
+	case row.Status != want:
+		why("store status %s, simulator %s → %s", row.Status, wr.Status, want)
+		return nil
+	case row.RemoteID != wr.ID:
+		why("store remote id %q, simulator %q", row.RemoteID, wr.ID)
+		return nil
+	}
+	if t.conn == cubuConnID {
+		// Cubu hears one thing: a Done ticket resolves its case.
+		cs, ok := c.st.cubu.Case(ext)
+		resolved := ok && (cs.Status == cubusim.StatusResolved || cs.Status == cubusim.StatusClosed)
 		switch {
-		case row.Status != want:
-			why(t, "store status %s, simulator %s → %s", row.Status, wr.Status, want)
-		case row.RemoteID != wr.ID:
-			why(t, "store remote id %q, simulator %q", row.RemoteID, wr.ID)
-		case lastStatus != want:
-			why(t, "portal's last status %q, want %s", lastStatus, want)
-		case ticket.IsTerminal(want) && (!closed || !closedLast):
-			why(t, "portal has no ticket.closed last (closed=%v)", closed)
+		case want == ticket.Done && !resolved:
+			v.lostResolves++
+			why("Done, but case %s is %s in Cubu", ext, cs.Status)
+		case want != ticket.Done && resolved:
+			why("%s, yet case %s was resolved in Cubu", want, ext)
 		default:
 			v.converged++
 		}
+		return nil
 	}
-	return v, nil
+	if c.portal(ctx, t, id, row, wr, want, comments) {
+		v.converged++
+	}
+	return nil
+}
+
+// portal checks what the fake portal received for one ticket against the store's timeline and
+// the simulator: every deliverable event once, in order, under its one id; every visible
+// feedback and every accepted comment exactly once. It reports whether the portal shows the
+// ticket's final status (and, once finished, ticket.closed last).
+func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.Ticket, wr twhsim.WorkRequest, want string, comments []string) bool {
+	v := c.v
+	timeline, err := c.st.api.Store.ListEvents(ctx, id)
+	if err != nil {
+		v.notConverged = append(v.notConverged, t.label+": timeline unreadable: "+err.Error())
+		return false
+	}
+	seqOf := map[string]int64{}
+	for _, e := range timeline {
+		seqOf[e.ID] = e.Seq
+	}
+	got := c.st.portal.EventsFor(id)
+	at := map[string]bool{}
+	lastStatus, closed, closedLast := "", false, false
+	var lastSeq int64 = -1
+	sameContent := map[string]string{}
+	feedbackSeen := map[string]int{}
+	for i, e := range got {
+		at[e.ID] = true
+		v.redeliveries += c.repeats[e.ID]
+		if seq, known := seqOf[e.ID]; !known {
+			v.timelineGaps++
+		} else {
+			if seq <= lastSeq {
+				v.orderViolations++
+			}
+			lastSeq = seq
+		}
+		// The same observation under two ids is a redelivery that lost its id: the body
+		// (occurredAt included) is built once and must go out byte-identical.
+		key := fmt.Sprintf("%s|%s|%s|%s", e.Event.Type, e.Event.Ticket.Status, e.Event.Ticket.PreviousStatus, e.Event.OccurredAt.Format(time.RFC3339Nano))
+		if e.Event.Feedback != nil {
+			key += "|" + e.Event.Feedback.ID
+			feedbackSeen[e.Event.Feedback.ID]++
+		}
+		if other, dup := sameContent[key]; dup && other != e.ID {
+			v.idChanges++
+		}
+		sameContent[key] = e.ID
+		switch e.Event.Type {
+		case ticket.EventStatusChanged:
+			lastStatus = e.Event.Ticket.Status
+		case ticket.EventClosed:
+			closed, closedLast = true, i == len(got)-1
+		}
+	}
+	v.orderViolations += c.violations[id]
+	for _, e := range timeline {
+		if !ticket.Delivered(e.Type) || at[e.ID] {
+			continue
+		}
+		if row.NeedsAttention {
+			v.held++
+		} else {
+			v.lostEvents++
+		}
+	}
+	for _, fb := range wr.Feedback {
+		if !fb.VisibleToRequestor {
+			continue
+		}
+		switch n := feedbackSeen[fb.ID]; {
+		case n == 0 && row.NeedsAttention:
+			v.held++
+		case n == 0:
+			v.lostFeedback++
+		case n > 1:
+			v.dupFeedback += n - 1
+		}
+	}
+	for _, text := range comments {
+		n := 0
+		for _, rc := range wr.Comments {
+			if rc.Text == text {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			v.lostComments++
+		case n > 1:
+			v.dupComments += n - 1
+		}
+	}
+	switch {
+	case lastStatus != want:
+		v.notConverged = append(v.notConverged, fmt.Sprintf("%s: portal's last status %q, want %s", t.label, lastStatus, want))
+	case ticket.IsTerminal(want) && (!closed || !closedLast):
+		v.notConverged = append(v.notConverged, fmt.Sprintf("%s: portal has no ticket.closed last (closed=%v)", t.label, closed))
+	default:
+		return true
+	}
+	return false
 }
 
 // summary is the one-line state shown while waiting for convergence.

@@ -11,18 +11,23 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ticketsync/ticketsync/ticket"
+	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
 // tracked is one ticket of the run and what its people did to it: the truth to check against.
 type tracked struct {
-	ext      string
-	id       string // tkt_…, from the create answer
+	conn     string // connectionID (portal) or cubuConnID
+	label    string // chaos-0001…, for the report
+	ext      string // the external id: the label for the portal, the case id for Cubu (once queued)
+	id       string // tkt_…
 	script   string
 	created  atomic.Bool
 	remoteID atomic.Value // string: the simulator's request id once seen
@@ -34,6 +39,19 @@ type tracked struct {
 }
 
 func (t *tracked) remote() string { s, _ := t.remoteID.Load().(string); return s }
+
+// ident is the external id and ticket id ("" until the ticket exists).
+func (t *tracked) ident() (ext, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ext, t.id
+}
+
+// ref is the reference ticketsync gives the ticket's TheWorxHub request.
+func (t *tracked) ref() string {
+	ext, _ := t.ident()
+	return theworxhub.ExternalReference(t.conn, ext)
+}
 
 // step is one action of a script: staff on the work system, or the resident through the API.
 type step func(ctx context.Context, d *driver, t *tracked) error
@@ -73,7 +91,8 @@ func note(text string, visible bool) step {
 // next staff step reads it (and a comment that never arrives shows up as lost).
 func residentComment(text string) step {
 	return func(ctx context.Context, d *driver, t *tracked) error {
-		if err := d.api(ctx, http.MethodPost, "/v1/tickets/"+t.id+"/comments", map[string]string{"text": text, "author": "Resident"}); err != nil {
+		_, id := t.ident()
+		if err := d.api(ctx, http.MethodPost, "/v1/tickets/"+id+"/comments", map[string]string{"text": text, "author": "Resident"}); err != nil {
 			return err
 		}
 		t.mu.Lock()
@@ -93,7 +112,8 @@ func residentComment(text string) step {
 // residentCancel is the resident withdrawing the request through the API.
 func residentCancel(reason string) step {
 	return func(ctx context.Context, d *driver, t *tracked) error {
-		if err := d.api(ctx, http.MethodPost, "/v1/tickets/"+t.id+"/cancel", map[string]string{"reason": reason}); err != nil {
+		_, id := t.ident()
+		if err := d.api(ctx, http.MethodPost, "/v1/tickets/"+id+"/cancel", map[string]string{"reason": reason}); err != nil {
 			return err
 		}
 		t.mu.Lock()
@@ -116,24 +136,49 @@ var scripts = []script{
 		note("We will come by on Tuesday.", true), move(twhsim.StatusCompleted, "internal note", false)}},
 }
 
+// cubuScripts are the lives of a Cubu case's ticket: Cubu only hears back when it is Done.
+var cubuScripts = []script{
+	{"cubu: completed", []step{categorize("Plumbing"), move(twhsim.StatusCompleted, "Fixed, thanks for waiting.", true)}},
+	{"cubu: rejected", []step{move(twhsim.StatusRejected, "Not ours to fix.", true)}},
+	{"cubu: on hold, then completed", []step{categorize("Electrical"), move(twhsim.StatusOnHold, "Waiting for a part.", true),
+		move(twhsim.StatusInProgress, "", false), move(twhsim.StatusCompleted, "Done.", true)}},
+}
+
 // driver creates the run's tickets through the API and plays staff and residents on them.
 type driver struct {
-	st      *stack
-	rng     *rand.Rand
-	rngMu   sync.Mutex
-	tickets []*tracked
-	http    *http.Client
-	created atomic.Int64
-	done    atomic.Int64
+	st          *stack
+	rng         *rand.Rand
+	rngMu       sync.Mutex
+	tickets     []*tracked
+	http        *http.Client
+	created     atomic.Int64
+	done        atomic.Int64
+	hookReplays atomic.Int64 // Cubu webhooks sent again after the API refused them
 }
 
 func newDriver(st *stack, n int, seed uint64) *driver {
 	d := &driver{st: st, rng: rand.New(rand.NewPCG(seed, 11)), http: &http.Client{Timeout: 15 * time.Second}}
 	for i := range n {
+		label := fmt.Sprintf("chaos-%04d", i+1)
+		if i%4 == 3 { // every fourth ticket is a Cubu case
+			sc := cubuScripts[(i/4)%len(cubuScripts)]
+			d.tickets = append(d.tickets, &tracked{conn: cubuConnID, label: label, script: sc.name})
+			continue
+		}
 		sc := scripts[i%len(scripts)]
-		d.tickets = append(d.tickets, &tracked{ext: fmt.Sprintf("chaos-%04d", i+1), script: sc.name})
+		d.tickets = append(d.tickets, &tracked{conn: connectionID, label: label, ext: label, script: sc.name})
 	}
 	return d
+}
+
+// scriptOf is the script a ticket plays.
+func scriptOf(t *tracked) script {
+	for _, sc := range append(slices.Clone(scripts), cubuScripts...) {
+		if sc.name == t.script {
+			return sc
+		}
+	}
+	return script{name: t.script}
 }
 
 func (d *driver) jitter(max time.Duration) time.Duration {
@@ -159,7 +204,7 @@ func (d *driver) run(ctx context.Context, spread time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.play(ctx, t, scripts[i%len(scripts)])
+			d.play(ctx, t, scriptOf(t))
 		}()
 	}
 	wg.Wait()
@@ -171,7 +216,11 @@ func (d *driver) play(ctx context.Context, t *tracked, sc script) {
 		t.err = err.Error()
 		t.mu.Unlock()
 	}
-	if err := d.create(ctx, t); err != nil {
+	create := d.create
+	if t.conn == cubuConnID {
+		create = d.queueUp
+	}
+	if err := create(ctx, t); err != nil {
 		fail(err)
 		return
 	}
@@ -210,18 +259,75 @@ func (d *driver) create(ctx context.Context, t *tracked) error {
 	if err := d.call(ctx, http.MethodPost, "/v1/tickets", body, &out); err != nil {
 		return err
 	}
-	t.id = out.ID
-	if t.id != ticket.ID(connectionID, t.ext) {
-		return fmt.Errorf("create answered id %q", t.id)
+	if out.ID != ticket.ID(connectionID, t.ext) {
+		return fmt.Errorf("create answered id %q", out.ID)
 	}
+	t.mu.Lock()
+	t.id = out.ID
+	t.mu.Unlock()
 	t.created.Store(true)
 	d.created.Add(1)
 	return nil
 }
 
+// queueUp is a resident walking in at the Cubu desk: the case is queued (retried while
+// ticketsync's before-hook cannot answer, which blocks the desk), and its afterQueueUp webhook
+// creates the ticket. A webhook the API refused (it was down, or its store was) is sent again,
+// as a webhook sender retries.
+func (d *driver) queueUp(ctx context.Context, t *tracked) error {
+	nc := cubusim.NewCase{Agent: cubusim.DefaultAgentID, ServiceTypeID: cubusim.DefaultServiceTypeMaintenance,
+		ContactEmail: t.label + "@example.org", Fields: map[string]string{
+			cubusim.FieldDescription: "Chaos case " + t.label + " (" + t.script + ")",
+			cubusim.FieldAddress:     "Building D, apt " + t.label[len(t.label)-3:], cubusim.FieldName: "Resident " + t.label}}
+	var c cubusim.Case
+	for {
+		var err error
+		if c, err = d.st.cubu.QueueUp(nc); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("queue up (last: %v): %w", err, ctx.Err())
+		case <-time.After(time.Second + d.jitter(time.Second)):
+		}
+	}
+	t.mu.Lock()
+	t.ext, t.id = c.ID, ticket.ID(cubuConnID, c.ID)
+	t.mu.Unlock()
+	for {
+		var last *cubusim.Delivery
+		inFlight := false
+		for _, dl := range d.st.cubu.Deliveries() {
+			if dl.CaseID != c.ID || dl.Hook != cubusim.HookAfterQueueUp {
+				continue
+			}
+			if dl.Status >= 200 && dl.Status < 300 { // ticketsync has it: from now on it is its to keep
+				t.created.Store(true)
+				d.created.Add(1)
+				return nil
+			}
+			if dl.Status != 0 || dl.Error != "" {
+				last = &dl
+			} else {
+				inFlight = true
+			}
+		}
+		if last != nil && !inFlight {
+			if _, ok := d.st.cubu.Replay(last.Seq); ok {
+				d.hookReplays.Add(1)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("afterQueueUp never accepted: %w", ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // waitRemote waits until the simulator holds the ticket's request (and cond holds for it).
 func (d *driver) waitRemote(ctx context.Context, t *tracked, what string, cond func(twhsim.WorkRequest) bool) error {
-	ref := "ticketsync:" + connectionID + ":" + t.ext
+	ref := t.ref()
 	for {
 		for _, wr := range d.st.twh.Requests() {
 			if wr.ExternalReference != ref {

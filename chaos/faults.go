@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -123,6 +124,11 @@ func (sc *schedule) run(ctx context.Context) {
 	base := twhsim.Faults{ErrorRate: 0.2, TokenRevokeRate: 0.01, WebhookDropRate: 0.2, WebhookDuplicate: 0.15,
 		RetryAfterSeconds: 1}
 	sc.st.twh.SetFaults(base)
+	// Cubu: its S2S API fails like TheWorxHub's, its tokens are revoked and its token endpoint
+	// has outages; every service webhook is sent twice at once.
+	cubuBase := cubusim.Faults{ErrorRate: 0.2, TokenRevokeRate: 0.02, HookDuplicates: 1, RetryAfterSeconds: 1}
+	sc.st.cubu.SetFaults(cubuBase)
+	sc.st.cubuProxy.setSlowRate(0.05)
 	sc.st.twhProxy.setSlowRate(0.05)
 	sc.st.portalProxy.setSlowRate(0.05)
 	tick := time.NewTicker(time.Second)
@@ -160,6 +166,16 @@ func (sc *schedule) run(ctx context.Context) {
 			}
 			if changed {
 				sc.st.twh.SetFaults(f)
+			}
+			cf := sc.st.cubu.Faults()
+			cf.ErrorRate, cf.TokenRevokeRate, cf.HookDuplicates, cf.RetryAfterSeconds = cubuBase.ErrorRate, cubuBase.TokenRevokeRate, cubuBase.HookDuplicates, cubuBase.RetryAfterSeconds
+			changed = false
+			arm(6, &cf.RateLimitBurst, 2)
+			arm(8, &cf.Maintenance, 1)
+			arm(10, &cf.HTMLOn200, 1)
+			arm(13, &cf.TokenOutage, 1)
+			if changed {
+				sc.st.cubu.SetFaults(cf)
 			}
 			// The portal receiver's counters cannot be read back: arm a round every 4 s.
 			if n%4 == 0 {
@@ -200,7 +216,9 @@ func (sc *schedule) run(ctx context.Context) {
 func (sc *schedule) clear() {
 	sc.st.twh.SetFaults(twhsim.Faults{})
 	sc.st.portal.SetFaults(portalsim.Faults{})
+	sc.st.cubu.SetFaults(cubusim.Faults{})
 	sc.st.twhProxy.setSlowRate(0)
 	sc.st.portalProxy.setSlowRate(0)
+	sc.st.cubuProxy.setSlowRate(0)
 	_ = sc.st.portalProxy.setDown(false)
 }

@@ -34,20 +34,22 @@ type faultProxy struct {
 
 // Fault kinds, as the report names them.
 const (
-	fault5xx        = "5xx"
-	fault429        = "429 with Retry-After"
-	fault429NoRA    = "429 without Retry-After"
-	faultHTMLPage   = "HTML error page"
-	faultHTMLOn200  = "HTML page on 200"
-	faultAuth       = "401 (credential revoked or expired)"
-	faultReset      = "connection reset"
-	faultTimeout    = "timeout (client gave up)"
-	faultSlowBody   = "slow body"
-	faultDown       = "receiver down"
-	faultKill       = "worker SIGKILL"
-	faultTemporal   = "Temporal server restart"
-	faultStore      = "store outage"
-	faultWebhookLos = "webhook lost"
+	fault5xx           = "5xx"
+	fault429           = "429 with Retry-After"
+	fault429NoRA       = "429 without Retry-After"
+	faultHTMLPage      = "HTML error page"
+	faultHTMLOn200     = "HTML page on 200"
+	faultAuth          = "401 (credential revoked or expired)"
+	faultReset         = "connection reset"
+	faultTimeout       = "timeout (client gave up)"
+	faultSlowBody      = "slow body"
+	faultDown          = "receiver down"
+	faultKill          = "worker SIGKILL"
+	faultTemporal      = "Temporal server restart"
+	faultStore         = "store outage"
+	faultWebhookLos    = "webhook lost"
+	faultWebhookDup    = "webhook duplicated"
+	faultWebhookResent = "webhook refused, sent again"
 )
 
 func newFaultProxy(name string, target string, faults *faultCounts, seed uint64) (*faultProxy, error) {

@@ -24,14 +24,17 @@ import (
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
 	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
+	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
-// Names of the run's one tenant and its connection (portal → TheWorxHub).
+// Names of the run's one tenant and its connections: portal → TheWorxHub and Cubu →
+// TheWorxHub (one TheWorxHub simulator serves both).
 const (
 	tenant       = "chaos"
 	connectionID = "chaos-twh"
+	cubuConnID   = "chaos-cubu"
 	twhClientID  = "chaos-client"
 	taskQueue    = "ticketsync"
 )
@@ -47,8 +50,10 @@ type stack struct {
 
 	twh         *twhsim.Server
 	portal      *portalsim.Receiver
+	cubu        *cubusim.Server
 	twhProxy    *faultProxy
 	portalProxy *faultProxy
+	cubuProxy   *faultProxy
 	simServers  []*http.Server
 
 	temporalMu   sync.Mutex
@@ -89,8 +94,9 @@ func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) 
 			s.stop()
 		}
 	}()
-	secrets := struct{ portal, twh, hook, apiKey string }{
-		portal: mustPortalSecret(), twh: randomToken(), hook: randomToken(), apiKey: "tsk_chaos_" + randomToken()}
+	secrets := struct{ portal, twh, hook, apiKey, cubuHMAC, cubuClient string }{
+		portal: mustPortalSecret(), twh: randomToken(), hook: randomToken(), apiKey: "tsk_chaos_" + randomToken(),
+		cubuHMAC: randomToken(), cubuClient: randomToken()}
 	s.apiKey = secrets.apiKey
 
 	// The API's port first: the TheWorxHub simulator pushes webhooks to it.
@@ -120,6 +126,17 @@ func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) 
 		return nil, err
 	}
 	if s.portalProxy, err = newFaultProxy("portal", portalURL, faults, o.Seed+2); err != nil {
+		return nil, err
+	}
+	// Cubu posts its service webhooks straight to the API (they are counted from its delivery
+	// log); its S2S API, which ticketsync calls, sits behind a proxy.
+	s.cubu = cubusim.New(cubusim.Options{HookBaseURL: s.apiURL + "/v1/hooks/cubu/" + cubuConnID, HMACSecret: secrets.cubuHMAC,
+		ClientSecret: secrets.cubuClient, Seed: o.Seed + 5})
+	cubuURL, err := s.serveSim(s.cubu)
+	if err != nil {
+		return nil, err
+	}
+	if s.cubuProxy, err = newFaultProxy("cubu", cubuURL, faults, o.Seed+3); err != nil {
 		return nil, err
 	}
 
@@ -155,8 +172,30 @@ connections:
     requestSystem: {kind: portal, url: %q, secret: %q}
     workSystem: {kind: theworxhub, baseUrl: %q, clientId: %s, clientSecret: %q, webhookSecret: %q, rateLimit: 100000}
     mapping: theworxhub-v1
+  - id: %s
+    tenant: %s
+    requestSystem:
+      kind: cubu
+      hmacSecrets: [%q]
+      s2s: {baseUrl: %q, applicationId: %q, tenantId: %q, clientId: %q, clientSecret: %q, agentUserId: %q, tokenUrl: %q}
+    workSystem: {kind: theworxhub, baseUrl: %q, clientId: %s, clientSecret: %q, webhookSecret: %q, rateLimit: 100000}
+    mapping: theworxhub-v1
+    options:
+      createOn: afterQueueUp
+      beforeHookTimeout: 3s
+      fields:
+        description: %q
+        address: %q
+        requesterName: %q
+        requestTypes: {%q: Maintenance, %q: Housekeeping, %q: IT Support}
 `, tenant, secrets.apiKey, connectionID, tenant, s.portalProxy.URL()+"/hooks/"+connectionID, secrets.portal,
-		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook)
+		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook,
+		cubuConnID, tenant, secrets.cubuHMAC, s.cubuProxy.URL(), cubusim.DefaultApplicationID, cubusim.DefaultTenantID,
+		cubusim.DefaultClientID, secrets.cubuClient, cubusim.DefaultAgentID,
+		s.cubuProxy.URL()+"/"+cubusim.DefaultTenantID+"/oauth2/v2.0/token",
+		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook,
+		cubusim.FieldDescription, cubusim.FieldAddress, cubusim.FieldName,
+		cubusim.DefaultServiceTypeMaintenance, cubusim.DefaultServiceTypeHousekeeping, cubusim.DefaultServiceTypeITSupport)
 	if err := os.WriteFile(connFile, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}
@@ -450,7 +489,7 @@ func (s *stack) stop() {
 		_ = s.temporal.Stop()
 	}
 	s.temporalMu.Unlock()
-	for _, p := range []*faultProxy{s.twhProxy, s.portalProxy} {
+	for _, p := range []*faultProxy{s.twhProxy, s.portalProxy, s.cubuProxy} {
 		if p != nil {
 			p.close()
 		}
@@ -460,6 +499,9 @@ func (s *stack) stop() {
 	}
 	if s.twh != nil {
 		s.twh.Close()
+	}
+	if s.cubu != nil {
+		s.cubu.Close()
 	}
 	if s.pgProxy != nil {
 		s.pgProxy.close()
