@@ -251,7 +251,7 @@ var secretStories = map[string]func(t *testing.T, s *devstack.Stack){
 			t.Fatal(err)
 		}
 		other, _ := stdwebhooks.ParseSecret(testkit.NewPortalSecret()) // not the configured one
-		s.Portal.SetSecrets([]stdwebhooks.Secret{other}) // the portal refuses ticketsync's signature for a while
+		s.Portal.SetSecrets([]stdwebhooks.Secret{other})               // the portal refuses ticketsync's signature for a while
 		s.TWH.SetFaults(twhsim.Faults{RevokeTokens: true, Maintenance: 1, HTMLOn200: 1, WebhookBadSignature: 1})
 		code, created := devCall(t, s, http.MethodPost, "/v1/tickets", map[string]any{"connection": devstack.DemoConnection,
 			"externalId": "secrets-1", "requestType": "Maintenance", "title": "Leaking sink", "description": "Drips.",
