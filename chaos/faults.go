@@ -87,11 +87,20 @@ func (f *faultCounts) summary() string {
 	return strings.Join(parts, " ")
 }
 
+// shortKind is a fault kind's name on the progress line.
 func shortKind(k string) string {
-	if i := strings.IndexAny(k, " ("); i > 0 && k != fault429NoRA {
-		return k[:i]
+	if short, ok := shortKinds[k]; ok {
+		return short
 	}
 	return k
+}
+
+var shortKinds = map[string]string{
+	fault5xx: "5xx", fault429: "429", fault429NoRA: "429-no-retry-after", faultHTMLPage: "html-error",
+	faultHTMLOn200: "html-200", faultAuth: "401", faultReset: "reset", faultTimeout: "timeout",
+	faultSlowBody: "slow", faultDown: "down", faultKill: "kill", faultTemporal: "temporal-restart",
+	faultStore: "store-outage", faultWebhookLos: "webhook-lost", faultWebhookDup: "webhook-dup",
+	faultWebhookResent: "webhook-resent",
 }
 
 // schedule is the fault plan over the fault phase of a run, scaled to its length: the

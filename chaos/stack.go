@@ -2,13 +2,11 @@ package chaos
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +72,6 @@ type stack struct {
 	workerEnv  []string
 	workerMu   sync.Mutex
 	worker     *exec.Cmd
-	workerGen  int
 	workerLog  *os.File
 	workerGone chan struct{} // closed when the supervisor has stopped
 	killed     bool          // the running worker was SIGKILLed by the run
@@ -293,174 +290,6 @@ func (s *stack) restartTemporal(ctx context.Context) {
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-// openStore prepares the database: a SQLite file in the run's directory, or a fresh schema of
-// the given PostgreSQL database reached through a proxy the run cuts.
-func (s *stack) openStore(ctx context.Context) error {
-	if s.opts.DatabaseURL == "" {
-		s.sqlitePath = filepath.Join(s.dir, "ticketsync.db")
-		s.dbURL = "sqlite://" + s.sqlitePath
-		return nil
-	}
-	u, err := url.Parse(s.opts.DatabaseURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return fmt.Errorf("--database-url must be postgres://… (or empty for SQLite)")
-	}
-	host := u.Host
-	if !strings.Contains(host, ":") {
-		host += ":5432"
-	}
-	if !isLoopback(u.Hostname()) {
-		return fmt.Errorf("--database-url must point at a loopback PostgreSQL (chaos cuts its connections)")
-	}
-	admin, err := sql.Open("postgres", s.opts.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	schema := "chaos_" + randomToken()[:12]
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return fmt.Errorf("create schema %s: %w", schema, err)
-	}
-	dsn := s.opts.DatabaseURL
-	s.dropSchema = func() {
-		db, err := sql.Open("postgres", dsn)
-		if err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	}
-	if s.pgProxy, err = newTCPProxy(host); err != nil {
-		return err
-	}
-	u.Host = s.pgProxy.addr
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s.dbURL = u.String()
-	return nil
-}
-
-// storeOutage makes the store unusable for d: PostgreSQL connections are cut and refused;
-// SQLite's write lock is held past every writer's busy timeout.
-func (s *stack) storeOutage(ctx context.Context, d time.Duration) {
-	s.faults.add("store", faultStore)
-	s.outages.Add(1)
-	if s.pgProxy != nil {
-		s.pgProxy.cut()
-		select {
-		case <-ctx.Done():
-		case <-time.After(d):
-		}
-		if err := s.pgProxy.restore(); err != nil {
-			s.log.Error("store proxy did not come back", "error", err)
-		}
-		return
-	}
-	db, err := sql.Open("sqlite", s.sqlitePath+"?_pragma=busy_timeout(30000)&_txlock=immediate")
-	if err != nil {
-		s.log.Warn("store outage not injected", "error", err)
-		return
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
-	if err != nil {
-		s.log.Warn("store outage not injected", "error", err)
-		return
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-	_ = tx.Rollback()
-}
-
-// superviseWorker keeps one worker child process running (the binary's production `worker`
-// mode), as an orchestrator would: whether it was SIGKILLed or exited on its own (a worker
-// started during a store outage fails to start), a new one starts after a pause.
-func (s *stack) superviseWorker(ctx context.Context) error {
-	cmd, err := s.startWorker()
-	if err != nil {
-		return err
-	}
-	go func() {
-		for {
-			err := cmd.Wait()
-			s.workerMu.Lock()
-			killed, stopping := s.killed, s.stopping
-			s.killed = false
-			s.workerMu.Unlock()
-			if stopping || ctx.Err() != nil {
-				close(s.workerGone)
-				return
-			}
-			pause := 1500 * time.Millisecond
-			if !killed {
-				s.exits.Add(1)
-				s.log.Warn("worker exited on its own; restarting it", "error", err)
-				pause = time.Second
-			}
-			select {
-			case <-ctx.Done():
-				close(s.workerGone)
-				return
-			case <-time.After(pause):
-			}
-			for {
-				if cmd, err = s.startWorker(); err == nil {
-					break
-				}
-				if errors.Is(err, errStopping) {
-					close(s.workerGone)
-					return
-				}
-				s.log.Error("worker start", "error", err)
-				select {
-				case <-ctx.Done():
-					close(s.workerGone)
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}
-	}()
-	return nil
-}
-
-var errStopping = errors.New("the run is stopping")
-
-func (s *stack) startWorker() (*exec.Cmd, error) {
-	s.workerMu.Lock()
-	defer s.workerMu.Unlock()
-	if s.stopping {
-		return nil, errStopping
-	}
-	cmd := s.opts.WorkerCommand()
-	cmd.Env = s.workerEnv
-	cmd.Stdout, cmd.Stderr = s.workerLog, s.workerLog
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	s.worker = cmd
-	s.workerGen++
-	return cmd, nil
-}
-
-// killWorker SIGKILLs the worker: no shutdown of any kind. The supervisor starts a new one.
-func (s *stack) killWorker() {
-	s.workerMu.Lock()
-	defer s.workerMu.Unlock()
-	if s.worker == nil || s.worker.Process == nil || s.worker.ProcessState != nil {
-		return
-	}
-	if err := s.worker.Process.Signal(syscall.SIGKILL); err != nil {
-		return // it already exited; the supervisor restarts it
-	}
-	s.killed = true
-	s.kills.Add(1)
-	s.faults.add("worker", faultKill)
 }
 
 func (s *stack) stop() {
