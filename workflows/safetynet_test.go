@@ -22,26 +22,31 @@ func feedHealthy(t *testing.T, h *harness) {
 	}
 }
 
-// With a healthy feed a quiet ticket reads the work system once a day (15 min × 96), not
-// every hour: the safety net costs one vendor call and a handful of history events a day.
+// With a healthy feed a quiet ticket reads the work system once per relaxed interval
+// (RelaxedPollInterval of its 15 minutes), not every 15 minutes: the safety net costs a few
+// vendor calls and history events a day.
 func TestQuietTicketWithHealthyFeedReadsOnceADay(t *testing.T) {
 	h := newHarness(t, "relaxed-1")
 	feedHealthy(t, h)
+	want := workflows.RelaxedPollInterval(15 * time.Minute)
+	// The first read falls in 15 min ± 10 %, the second one relaxed interval ± 10 % later.
+	before := 15*time.Minute*9/10 + want*85/100
+	after := 15*time.Minute*11/10 + want*115/100
 	var afterFirst, beforeSecond, afterSecond ticket.State
 	h.at(20*time.Minute, func() { afterFirst = h.state() }) // the first (15 min) read told it the feed is healthy
-	h.at(20*time.Hour, func() { beforeSecond = h.state() }) // a day minus the jitter has not passed
-	h.at(27*time.Hour+20*time.Minute, func() { afterSecond = h.state() })
-	h.at(28*time.Hour, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.at(before, func() { beforeSecond = h.state() })
+	h.at(after, func() { afterSecond = h.state() })
+	h.at(after+time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
 	h.run()
 	if afterFirst.Polls != 1 || !afterFirst.FeedHealthy {
 		t.Fatalf("after the first read: polls %d, feed healthy %t", afterFirst.Polls, afterFirst.FeedHealthy)
 	}
 	gap := afterFirst.NextPoll.Sub(*afterFirst.LastPoll)
-	if want := workflows.RelaxedPollInterval(15 * time.Minute); gap < want*9/10 || gap > want*11/10 {
+	if gap < want*9/10 || gap > want*11/10 {
 		t.Fatalf("next read %s after the last, want %s ± 10%%", gap, want)
 	}
 	if beforeSecond.Polls != 1 || afterSecond.Polls != 2 {
-		t.Fatalf("polls: %d before a day, %d after", beforeSecond.Polls, afterSecond.Polls)
+		t.Fatalf("polls: %d before the relaxed interval, %d after", beforeSecond.Polls, afterSecond.Polls)
 	}
 }
 
