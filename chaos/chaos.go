@@ -288,6 +288,10 @@ func report(o Options, st *stack, d *driver, v *verdict, faults *faultCounts, to
 	if v.held > 0 {
 		add("held behind needs-attention", "%d", v.held)
 	}
+	add("late (still retrying at the end)", "%d", v.late)
+	if len(v.blocked) > 0 {
+		add("deliveries abandoned without a needs-attention reason", "%d (%s)", len(v.blocked), firstN(v.blocked, 2))
+	}
 	// The invariants.
 	add("converged", "%d/%d", v.converged, v.tickets)
 	if len(v.notConverged) > 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/ticketsync/ticketsync/mapping"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -28,12 +30,14 @@ type verdict struct {
 	lostCreates                            int
 	lostResolves                           int // Cubu cases of Done tickets never resolved
 	held                                   int // undelivered behind a needs-attention park
+	late                                   int // undelivered, its workflow still retrying when the run ended
 	orderViolations                        int
 	redeliveries                           int // repeats of an accepted event id
 	idChanges                              int // one event delivered under two ids
 	stuck                                  int // open, no needs-attention reason
 	attention                              []string
-	timelineGaps                           int // delivered events the store's timeline lacks
+	blocked                                []string // deliveries abandoned with no needs-attention shown
+	timelineGaps                           int      // delivered events the store's timeline lacks
 	scriptErrors                           []string
 }
 
@@ -56,6 +60,7 @@ type checker struct {
 	byRef      map[string][]twhsim.WorkRequest
 	repeats    map[string]int
 	violations map[string]int
+	open       map[string]bool // workflow id → still running
 }
 
 // check compares every ticket with the simulators' truth, the portal's record and the store.
@@ -65,7 +70,8 @@ func check(ctx context.Context, st *stack, d *driver) (*verdict, error) {
 		return nil, err
 	}
 	c := &checker{st: st, m: m, v: &verdict{tickets: len(d.tickets), perConnection: map[string]int{}},
-		byRef: map[string][]twhsim.WorkRequest{}, repeats: st.portal.Duplicates(), violations: map[string]int{}}
+		byRef: map[string][]twhsim.WorkRequest{}, repeats: st.portal.Duplicates(), violations: map[string]int{},
+		open: map[string]bool{}}
 	for _, wr := range st.twh.Requests() {
 		c.byRef[wr.ExternalReference] = append(c.byRef[wr.ExternalReference], wr)
 	}
@@ -140,9 +146,12 @@ func (c *checker) ticket(ctx context.Context, t *tracked) error {
 		cs, ok := c.st.cubu.Case(ext)
 		resolved := ok && (cs.Status == cubusim.StatusResolved || cs.Status == cubusim.StatusClosed)
 		switch {
+		case want == ticket.Done && !resolved && c.running(ctx, t.conn, ext):
+			v.late++
+			why("Done, case %s still %s in Cubu: the resolve is still being retried", ext, cs.Status)
 		case want == ticket.Done && !resolved:
 			v.lostResolves++
-			why("Done, but case %s is %s in Cubu", ext, cs.Status)
+			why("Done, but case %s is %s in Cubu and its workflow has ended", ext, cs.Status)
 		case want != ticket.Done && resolved:
 			why("%s, yet case %s was resolved in Cubu", want, ext)
 		default:
@@ -150,7 +159,7 @@ func (c *checker) ticket(ctx context.Context, t *tracked) error {
 		}
 		return nil
 	}
-	if c.portal(ctx, t, id, row, wr, want, comments) {
+	if c.portal(ctx, t, ext, id, row, wr, want, comments) {
 		v.converged++
 	}
 	return nil
@@ -160,8 +169,22 @@ func (c *checker) ticket(ctx context.Context, t *tracked) error {
 // the simulator: every deliverable event once, in order, under its one id; every visible
 // feedback and every accepted comment exactly once. It reports whether the portal shows the
 // ticket's final status (and, once finished, ticket.closed last).
-func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.Ticket, wr twhsim.WorkRequest, want string, comments []string) bool {
+func (c *checker) portal(ctx context.Context, t *tracked, ext, id string, row store.Ticket, wr twhsim.WorkRequest, want string, comments []string) bool {
 	v := c.v
+	// A delivery ticketsync gave up on blocks every later event until an operator acts: that
+	// is only fine when the ticket says so (needs attention).
+	blocked := "" // set below from the timeline
+	// What is not at the portal is held behind a park, lost behind an unexplained block or once
+	// the workflow has ended, and late while it still retries.
+	missing := func() *int {
+		switch {
+		case row.NeedsAttention:
+			return &v.held
+		case blocked == "" && c.running(ctx, t.conn, ext):
+			return &v.late
+		}
+		return nil
+	}
 	timeline, err := c.st.api.Store.ListEvents(ctx, id)
 	if err != nil {
 		v.notConverged = append(v.notConverged, t.label+": timeline unreadable: "+err.Error())
@@ -170,6 +193,15 @@ func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.T
 	seqOf := map[string]int64{}
 	for _, e := range timeline {
 		seqOf[e.ID] = e.Seq
+		if blocked == "" && ticket.Delivered(e.Type) && e.DeliveryState == "abandoned" {
+			blocked = e.LastError
+		}
+	}
+	if blocked != "" && !row.NeedsAttention {
+		if ticket.IsTerminal(row.Status) { // (an open one is counted as stuck already)
+			v.stuck++
+		}
+		v.blocked = append(v.blocked, t.label+": "+blocked)
 	}
 	got := c.st.portal.EventsFor(id)
 	at := map[string]bool{}
@@ -211,8 +243,8 @@ func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.T
 		if !ticket.Delivered(e.Type) || at[e.ID] {
 			continue
 		}
-		if row.NeedsAttention {
-			v.held++
+		if p := missing(); p != nil {
+			*p++
 		} else {
 			v.lostEvents++
 		}
@@ -222,10 +254,12 @@ func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.T
 			continue
 		}
 		switch n := feedbackSeen[fb.ID]; {
-		case n == 0 && row.NeedsAttention:
-			v.held++
 		case n == 0:
-			v.lostFeedback++
+			if p := missing(); p != nil {
+				*p++
+			} else {
+				v.lostFeedback++
+			}
 		case n > 1:
 			v.dupFeedback += n - 1
 		}
@@ -253,6 +287,21 @@ func (c *checker) portal(ctx context.Context, t *tracked, id string, row store.T
 		return true
 	}
 	return false
+}
+
+// running reports whether the ticket's workflow is still open (then what it has not delivered
+// yet may still come). Unknown counts as ended: a check must not excuse what it cannot see.
+func (c *checker) running(ctx context.Context, conn, ext string) bool {
+	wf := ticket.WorkflowID(conn, ext)
+	if r, ok := c.open[wf]; ok {
+		return r
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := c.st.api.Temporal.DescribeWorkflowExecution(ctx, wf, "")
+	r := err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	c.open[wf] = r
+	return r
 }
 
 // summary is the one-line state shown while waiting for convergence.

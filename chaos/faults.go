@@ -154,15 +154,17 @@ func (sc *schedule) run(ctx context.Context) {
 				return
 			}
 			n++
-			// Bursts every few seconds, so ticketsync meets each kind many times. Added to
+			// Bursts every few seconds, so ticketsync meets each kind many times, on top of
 			// what is still armed (SetFaults replaces the counters).
 			f := sc.st.twh.Faults()
 			f.ErrorRate, f.TokenRevokeRate, f.WebhookDropRate, f.WebhookDuplicate = base.ErrorRate, base.TokenRevokeRate, base.WebhookDropRate, base.WebhookDuplicate
 			f.RetryAfterSeconds = base.RetryAfterSeconds
 			changed := false
-			arm := func(every int, counter *int, by int) {
-				if n%every == 0 {
-					*counter += by
+			// Top a counter up (never add to it): an API called rarely (Cubu's S2S) would
+			// otherwise pile up a backlog that outlasts the fault phase.
+			arm := func(every int, counter *int, to int) {
+				if n%every == 0 && *counter < to {
+					*counter = to
 					changed = true
 				}
 			}
@@ -170,8 +172,8 @@ func (sc *schedule) run(ctx context.Context) {
 			arm(7, &f.Maintenance, 2)
 			arm(9, &f.HTMLOn200, 1)
 			arm(11, &f.DropAfterCreate, 1)
-			if n%45 == 10 { // a create held past the client's timeout: costs ~30 s, so rarely
-				f.SlowCreate, f.SlowCreateDelay, changed = f.SlowCreate+1, 35*time.Second, true
+			if n%45 == 10 && f.SlowCreate == 0 { // a create held past the client's timeout: costs ~30 s, so rarely
+				f.SlowCreate, f.SlowCreateDelay, changed = 1, 35*time.Second, true
 			}
 			if changed {
 				sc.st.twh.SetFaults(f)
