@@ -332,9 +332,3 @@ func readYAML(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
-
-func itoa(n int) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { return jsonNumber(n) }())
-}
-
-func jsonNumber(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -93,7 +93,7 @@ func (a *API) replayEvents(w http.ResponseWriter, r *http.Request) *Problem {
 	if p := decodeJSON(w, r, &req, false); p != nil {
 		return p
 	}
-	tenant := tenantOf(r)
+	var tenant string // the tenant or the connection's below
 	v := &validator{}
 	switch {
 	case req.Connection == "" && req.Tenant == "":

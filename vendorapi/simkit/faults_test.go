@@ -24,7 +24,7 @@ func TestTakeCountsDown(t *testing.T) {
 
 func TestDrawsAreSeededAndZeroRatesDrawNothing(t *testing.T) {
 	a, b := simkit.NewRand(7), simkit.NewRand(7)
-	if simkit.Chance(a, 0) || simkit.Chance(a, 0) {
+	if first, second := simkit.Chance(a, 0), simkit.Chance(a, 0); first || second {
 		t.Fatal("a zero rate fired")
 	}
 	// a drew nothing above, so both sequences are still in step.
