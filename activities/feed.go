@@ -111,7 +111,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				if err != nil {
 					progress.LastError = err.Error()
 					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
-					pace.snap(now)
+					pace.snap()
 					if failingSince.IsZero() && errors.As(err, new(feedReadError)) {
 						failingSince = now
 					}

@@ -68,53 +68,63 @@ func (a *Activities) pollInterval(conn *connectors.Conn) time.Duration {
 	return conn.PollIntervalOr(def)
 }
 
-// feedPace adapts how often the change feed is read. While every change the feed shows was
-// also announced by a verified push, the interval doubles (up to maxFeedStretch × the base);
-// a change no push announced, or a failed read, snaps it back to the base.
+// feedPace adapts how often the change feed is read. While every change a read shows was also
+// announced by a verified push received in the same span, the interval doubles (up to
+// MaxFeedStretch × the base); a change no push announced, or a failed read, snaps it back to
+// the base. Each read is judged on its own span (pushes since the previous judgement), so a
+// surplus of pushes earlier on — several changes of one request between two reads are one
+// item but several pushes — cannot hide a gap later.
 type feedPace struct {
 	base, max, cur time.Duration
-	source         string    // the pushes' webhook_deliveries source: "<work kind>:<connection>"
-	since          time.Time // evidence window: since the last snap-back
-	changes        int       // changes the feed showed in the window, each older than pushGrace
-	young          []time.Time
+	source         string      // the pushes' webhook_deliveries source: "<work kind>:<connection>"
+	judged         time.Time   // the previous judgement: pushes are counted from there
+	young          []time.Time // changes too fresh to judge: their push may still be in flight
+	credit         int         // pushes of the last span kept for the young changes they may announce
 	lastPush       time.Time
 }
 
 func newFeedPace(base time.Duration, conn *connectors.Conn) *feedPace {
 	return &feedPace{base: base, max: base * MaxFeedStretch, cur: base, source: conn.WorkKind + ":" + conn.ID,
-		since: time.Now()}
+		judged: time.Now()}
 }
 
 func (p *feedPace) interval() time.Duration { return p.cur }
 
-func (p *feedPace) snap(now time.Time) {
-	p.cur, p.since, p.changes, p.young = p.base, now, 0, p.young[:0]
-}
+// snap returns to the base pace (a failed read, or a change no push announced).
+func (p *feedPace) snap() { p.cur = p.base }
 
-// judge weighs one successful read (the modification times of the changes it found new)
-// against the pushes received in the window.
+// judge weighs one successful read: the changes that ripened since the previous judgement
+// (found by this read, or held from the last as too fresh) against the pushes received in
+// the same span.
 func (p *feedPace) judge(ctx context.Context, st *store.Store, fresh []time.Time, now time.Time) {
+	from := p.judged
+	p.judged = now
 	p.young = append(p.young, fresh...)
 	kept := p.young[:0]
+	changes := 0
 	for _, t := range p.young {
 		if t.After(now.Add(-pushGrace)) {
 			kept = append(kept, t)
 		} else {
-			p.changes++
+			changes++
 		}
 	}
 	p.young = kept
-	pushes, last, err := st.PushesSince(ctx, p.source, p.since.Add(-pushGrace))
+	pushes, last, err := st.PushesSince(ctx, p.source, from)
 	if err != nil {
-		p.snap(now) // no evidence either way: read at the base pace
+		p.snap() // no evidence either way: read at the base pace
 		return
 	}
 	if last.After(p.lastPush) {
 		p.lastPush = last
 	}
+	// A held change's push may have come in the last span: its surplus pushes, up to the
+	// number of changes still held, count for the next one.
+	pushes += p.credit
+	p.credit = max(0, min(pushes-changes, len(p.young)))
 	switch {
-	case p.changes > pushes:
-		p.snap(now) // a change no push announced: pushes lag or are lost
+	case changes > pushes:
+		p.snap() // a change no push announced: pushes lag or are lost
 	case now.Sub(p.lastPush) < pushMemory:
 		p.cur = min(2*p.cur, p.max)
 	default:

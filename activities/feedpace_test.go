@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,49 +32,64 @@ func testStore(t *testing.T) *store.Store {
 	return st
 }
 
-// The feed reads less often while every change it shows was announced by a push, and snaps
-// back to its base pace at the first change no push announced.
+// The feed reads less often while every change it shows was announced by a push in the same
+// span, and snaps back to its base pace at the first change no push announced — even after a
+// long run of surplus pushes.
 func TestFeedPaceStretchesWhilePushesKeepUp(t *testing.T) {
 	ctx := context.Background()
 	st := testStore(t)
 	conn := &connectors.Conn{ID: "c1", WorkKind: "theworxhub"}
+	t0 := time.Now().Add(-time.Hour)
 	p := newFeedPace(time.Second, conn)
-	now := time.Now()
-
-	p.judge(ctx, st, nil, now)
-	if p.interval() != time.Second {
-		t.Fatalf("no push ever: interval %s, want the base", p.interval())
-	}
-	push := func(id string, at time.Time) {
+	p.judged = t0
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	push := func(id string, when time.Time) {
 		t.Helper()
-		if _, err := st.RecordDelivery(ctx, "theworxhub:c1", id, at); err != nil {
+		if _, err := st.RecordDelivery(ctx, "theworxhub:c1", id, when); err != nil {
 			t.Fatal(err)
 		}
 	}
-	push("d1", time.Now())
-	for want := 2 * time.Second; want <= 64*time.Second; want *= 2 {
-		p.judge(ctx, st, nil, time.Now())
-		if got := min(want, 60*time.Second); p.interval() != got {
-			t.Fatalf("quiet with pushes: interval %s, want %s", p.interval(), got)
+	expect := func(what string, want time.Duration) {
+		t.Helper()
+		if p.interval() != want {
+			t.Fatalf("%s: interval %s, want %s", what, p.interval(), want)
 		}
 	}
-	// One change, announced by d1: still stretched. A change too young to judge is held.
-	old := time.Now().Add(-5 * time.Second)
-	p.judge(ctx, st, []time.Time{old, time.Now()}, time.Now())
-	if p.interval() != 60*time.Second || len(p.young) != 1 {
-		t.Fatalf("announced change: interval %s, %d held", p.interval(), len(p.young))
+
+	p.judge(ctx, st, nil, at(time.Second))
+	expect("no push ever", time.Second)
+
+	// Many pushes, few feed items (several changes of one request between two reads).
+	for i := range 10 {
+		push(fmt.Sprintf("d%d", i), at(2*time.Second))
 	}
-	// The held change ripens with no push of its own: snap back.
-	p.judge(ctx, st, nil, time.Now().Add(3*time.Second))
-	if p.interval() != time.Second {
-		t.Fatalf("a change no push announced: interval %s, want the base", p.interval())
+	p.judge(ctx, st, []time.Time{at(1500 * time.Millisecond)}, at(10*time.Second))
+	expect("an announced change", 2*time.Second)
+	for i := 1; i <= 6; i++ {
+		p.judge(ctx, st, nil, at(time.Duration(10+i*10)*time.Second))
 	}
-	later := time.Now().Add(4 * time.Second)
-	push("d2", later)
-	p.judge(ctx, st, []time.Time{old}, later)
-	if p.interval() != 2*time.Second {
-		t.Fatalf("after the snap, an announced change: interval %s", p.interval())
+	expect("quiet with pushes", 60*time.Second)
+
+	// A change whose push never came: the surplus of the earlier span does not hide it.
+	p.judge(ctx, st, []time.Time{at(75 * time.Second)}, at(80*time.Second))
+	expect("a change no push announced", time.Second)
+
+	// A change too fresh to judge is held; its push comes before the next read.
+	p.judge(ctx, st, []time.Time{at(99500 * time.Millisecond)}, at(100*time.Second))
+	if len(p.young) != 1 {
+		t.Fatalf("%d changes held, want 1", len(p.young))
 	}
+	push("late", at(101*time.Second))
+	p.judge(ctx, st, nil, at(103*time.Second))
+	expect("a held change announced after the read", 4*time.Second)
+	p.judge(ctx, st, []time.Time{at(100 * time.Second)}, at(110*time.Second))
+	expect("a change of the next span without its push (the last span's push is not counted twice)", time.Second)
+
+	// A held change whose push came in the same span as its read is credited, not lost.
+	push("quick", at(120*time.Second))
+	p.judge(ctx, st, []time.Time{at(119500 * time.Millisecond)}, at(120500*time.Millisecond))
+	p.judge(ctx, st, nil, at(125*time.Second))
+	expect("a held change announced before its judgement", 4*time.Second)
 }
 
 // fakeFeed lists its items (one page) and reads references "<connection>:<external id>".
