@@ -77,13 +77,15 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &progress)
 	}
-	if hasFeed && progress.Watermark.IsZero() {
+	if hasFeed {
+		// The store's watermark is saved after every read; a heartbeat may not have carried
+		// the latest (the SDK throttles them): resume from the later of the two.
 		saved, err := a.Store.GetCursor(ctx, in.Connection, engine.FeedWatermarkCursor)
 		if err != nil {
 			return fmt.Errorf("load feed watermark: %w", err)
 		}
 		if saved != "" {
-			if t, err := time.Parse(time.RFC3339Nano, saved); err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, saved); err == nil && t.After(progress.Watermark) {
 				progress.Watermark = t
 			}
 		}
@@ -101,13 +103,16 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	nextIntake := time.Now()
 	pace := newFeedPace(interval, conn)
 	sweep := newFeedSweep(a.pollInterval(conn))
+	// A long read (a backlog of thousands of changes, each poked) must not outlast the
+	// heartbeat timeout: every page beats.
+	beat := func() { activity.RecordHeartbeat(ctx, progress) }
 	nextRead := time.Now()
 	var failingSince time.Time
 	woken := false
 	for {
 		if hasFeed {
 			if now := time.Now(); !now.Before(nextRead) {
-				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep)
+				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep, beat)
 				if err != nil {
 					progress.LastError = err.Error()
 					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
@@ -139,7 +144,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 			if !failingSince.IsZero() && !woken && time.Since(failingSince) >= FeedWakeAfter(interval) {
 				// Quiet tickets sleep for a day while the feed is healthy: wake them all so
 				// each tightens its timer until the feed is back.
-				n, err := a.wakeOpenTickets(ctx, conn, func() { activity.RecordHeartbeat(ctx, progress) })
+				n, err := a.wakeOpenTickets(ctx, conn, beat)
 				progress.Woken += n
 				woken = err == nil
 				if err != nil {
@@ -147,7 +152,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				}
 			}
 			if progress.LastError == "" && !time.Now().Before(sweep.next) {
-				n, err := a.sweep(ctx, conn, feed, sweep, progress.Watermark)
+				n, err := a.sweep(ctx, conn, feed, sweep, progress.Watermark, beat)
 				progress.Sweeps++
 				progress.SweepPokes += n
 				if err != nil {
@@ -191,7 +196,7 @@ func (e feedReadError) Unwrap() error { return e.err }
 // readFeedOnce pages through everything modified since the watermark (minus the overlap) and
 // returns the modification times of the changes it poked (the pace weighs them against the
 // pushes; the sweep remembers them).
-func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep) (fresh []time.Time, err error) {
+func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep, beat func()) (fresh []time.Time, err error) {
 	since := p.Watermark.Add(-feedOverlap)
 	cursor := ""
 	newMark := p.Watermark
@@ -206,6 +211,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 			return fresh, feedReadError{err}
 		}
 		p.Reads++
+		beat()
 		for _, item := range res.Items {
 			key := item.ID + "@" + item.ModifiedAt.UTC().Format(time.RFC3339Nano)
 			if _, dup := seen[key]; dup {

@@ -136,7 +136,7 @@ func (p *feedPace) judge(ctx context.Context, st *store.Store, fresh []time.Time
 // intervals (FixMyStreet's "updates of the last day"), and pokes the tickets of changes the
 // follower has not poked: a change the vendor committed with a modification time older than
 // the watermark's overlap reaches its ticket within the sweep period instead of at its daily
-// timer. The first sweep of a follower only learns what is there.
+// timer. A follower's first sweep, one period after it starts, only learns what is there.
 type feedSweep struct {
 	every, window time.Duration
 	next          time.Time
@@ -145,7 +145,8 @@ type feedSweep struct {
 }
 
 func newFeedSweep(poll time.Duration) *feedSweep {
-	return &feedSweep{every: poll * sweepEveryPolls, window: SweepWindow(poll), next: time.Now(), known: map[string]time.Time{}}
+	every := poll * sweepEveryPolls
+	return &feedSweep{every: every, window: SweepWindow(poll), next: time.Now().Add(every), known: map[string]time.Time{}}
 }
 
 // remember records a change the regular reads poked.
@@ -156,7 +157,7 @@ func (s *feedSweep) remember(item vendorapi.RemoteRequest) {
 }
 
 // sweep runs one sweep; it returns the pokes it made.
-func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, s *feedSweep, watermark time.Time) (int, error) {
+func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, s *feedSweep, watermark time.Time, beat func()) (int, error) {
 	now := time.Now()
 	since := now.Add(-s.window)
 	cursor := ""
@@ -171,6 +172,7 @@ func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vend
 			}
 			return pokes, err
 		}
+		beat()
 		for _, item := range res.Items {
 			if last, ok := s.known[item.ID]; ok && !item.ModifiedAt.After(last) {
 				continue

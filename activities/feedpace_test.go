@@ -135,7 +135,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 		t.Fatalf("sweep every %s over %s", s.every, s.window)
 	}
 	watermark := time.Now()
-	if n, err := a.sweep(ctx, conn, feed, s, watermark); err != nil || n != 0 {
+	if n, err := a.sweep(ctx, conn, feed, s, watermark, func() {}); err != nil || n != 0 {
 		t.Fatalf("first sweep: %d pokes, %v", n, err)
 	}
 	// R1 changed behind the watermark (a late commit) and the reads never saw it; R2 changed
@@ -146,7 +146,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 	s.remember(feed.items[1])
 	feed.items = append(feed.items, vendorapi.RemoteRequest{ID: "R3", ExternalReference: "c1:c", ModifiedAt: watermark})
 	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, FeedPoke{ModifiedAt: late}).Return(nil).Once()
-	n, err := a.sweep(ctx, conn, feed, s, watermark)
+	n, err := a.sweep(ctx, conn, feed, s, watermark, func() {})
 	if err != nil || n != 1 {
 		t.Fatalf("second sweep: %d pokes, %v", n, err)
 	}
@@ -155,7 +155,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 			t.Fatalf("the sweep asked for pages of %d, want %d", l, SweepPage)
 		}
 	}
-	if n, err := a.sweep(ctx, conn, feed, s, watermark.Add(time.Minute)); err != nil || n != 0 {
+	if n, err := a.sweep(ctx, conn, feed, s, watermark.Add(time.Minute), func() {}); err != nil || n != 0 {
 		t.Fatalf("third sweep pokes again: %d, %v", n, err)
 	}
 }
