@@ -103,6 +103,9 @@ func (r *run) applyFeedbackBounded(ctx workflow.Context, feedback []vendorapi.Fe
 		if !fb.VisibleToRequestor {
 			continue
 		}
+		if r.s.Status == ticket.Submitted && r.version(ctx, changeFeedbackAfterRequested) >= 1 {
+			r.setStatus(ctx, ticket.Requested) // the work system has the request
+		}
 		text, _ := ticket.Clip(fb.Text, ticket.MaxFeedbackText)
 		ev := r.nextEvent(ctx, ticket.EventFeedbackAdded)
 		ev.Feedback = &ticket.Feedback{ID: fb.ID, Text: text, Author: fb.Author, CreatedAt: fb.CreatedAt.UTC(),

@@ -226,3 +226,17 @@ func TestRecordHandover(t *testing.T) {
 	r.keep("ticket-handover-v3-run1.json", r.history(ref, first))
 	r.keep("ticket-handover-v3-run2.json", r.history(ref, ""))
 }
+
+// feedback-after-requested: the create's answer is lost after it was committed; before the
+// retry adopts the request by our reference, staff finish it with a note for the resident.
+func TestRecordAdoptedFinished(t *testing.T) {
+	r := newRecorder(t)
+	r.kit.TWH.SetFaults(twhsim.Faults{DropAfterCreate: 1})
+	ref := r.create("record-adopted", r.request())
+	wr := r.remote()
+	if _, err := r.kit.TWH.Transition(wr.ID, twhsim.StatusCompleted, &twhsim.FeedbackInput{Text: "Replaced the washer.", Author: "J. Rivera", VisibleToRequestor: true}, true); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(ref, "the ticket finished", func(s ticket.State) bool { return s.Status == ticket.Done && s.Events.Delivered == 4 })
+	r.keep("ticket-adopted-finished-v1.json", r.history(ref, ""))
+}

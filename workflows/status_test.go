@@ -3,9 +3,14 @@ package workflows_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/ticket"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
@@ -273,5 +278,38 @@ func TestHoldPausesPollingAndResumePollsAtOnce(t *testing.T) {
 	}
 	if resumed.Paused != nil || resumed.Status != ticket.InProgress {
 		t.Fatalf("resumed state: %+v", resumed)
+	}
+}
+
+// A create whose answer was lost is retried and adopts the request by our reference, which
+// staff meanwhile finished with a note for the resident (seen in a chaos run): the note must
+// not go out with the internal Submitted status (the portal refuses a null status on
+// feedback_added, and the ticket never converged). The first event is Requested, then the
+// note, then the close.
+func TestAdoptedRequestAlreadyFinishedWithFeedback(t *testing.T) {
+	h := newHarness(t, "req-adopted-finished")
+	a := h.kit.Activities
+	var calls atomic.Int32
+	h.env.OnActivity("CreateRemote", mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.CreateRemoteInput) (activities.CreateRemoteOutput, error) {
+		if calls.Add(1) > 1 {
+			return a.CreateRemote(ctx, in)
+		}
+		out, err := a.CreateRemote(ctx, in)
+		if err != nil {
+			return out, err
+		}
+		if _, err := h.kit.TWH.Transition(out.Remote.ID, twhsim.StatusCompleted, &twhsim.FeedbackInput{Text: "Replaced the washer.", Author: "J. Rivera", VisibleToRequestor: true}, true); err != nil {
+			t.Errorf("staff completes: %v", err)
+		}
+		return activities.CreateRemoteOutput{}, temporal.NewApplicationError("connection reset after the create was committed", "transport")
+	})
+	res := h.run()
+	if res.Status != ticket.Done || calls.Load() != 2 || len(h.kit.TWH.Requests()) != 1 {
+		t.Fatalf("result %+v after %d creates, %d remote requests", res, calls.Load(), len(h.kit.TWH.Requests()))
+	}
+	assertEvents(t, h.portalEvents(), "ticket.status_changed:Requested", "ticket.feedback_added:Requested:Replaced the washer.",
+		"ticket.status_changed:Done<Requested", "ticket.closed:Done<Requested")
+	if v := h.kit.Portal.Violations(); len(v) > 0 {
+		t.Fatalf("portal saw violations: %+v", v)
 	}
 }

@@ -53,6 +53,11 @@ const (
 	// re-announcing what a push brought) neither reads the work system nor restarts the timer.
 	// History ticket-safetynet-v1.
 	changeSkipSeenPoke = "skip-seen-poke"
+	// changeFeedbackAfterRequested: feedback found while the ticket is still Submitted (a
+	// create adopted after a lost answer, the request already finished with staff notes) is
+	// preceded by status_changed Requested, since a feedback event must carry a status the
+	// request system knows (contracts/portal.md). History ticket-adopted-finished-v1.
+	changeFeedbackAfterRequested = "feedback-after-requested"
 )
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
@@ -64,7 +69,7 @@ const FeedHealthyRelaxFactor = 4
 // change feed path missed a close in the SeeClickFix ↔ Cityworks end-to-end tests (the timer
 // caught it at ×4): kept at 4 (an hour) until that feed path is understood.
 const (
-	SafetyNetRelaxFactor   = 4
+	SafetyNetRelaxFactor   = 96
 	MaxRelaxedPollInterval = 24 * time.Hour
 )
 
