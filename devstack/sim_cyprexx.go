@@ -38,6 +38,11 @@ var cyprexxSim = &simulator{
 // Pruvan projects (offered to every sub-user), with photos, surveys and completion relayed
 // back. Cyprexx's feed is read every 10 s until `connections validate` registers the push key
 // (requestSystem.webhookSecret) at callbackUrl; then its pushes bring changes at once.
+// Required photos: each task needs max(its minPhotos, qa.requiredPhotosPerTask) relayed
+// photos of any category it takes before the completion date goes to Cyprexx (it counts
+// photos, not categories). The demo asks for two, so a Before/After task (minPhotos 1, as the
+// staff page issues them) wants two photos, e.g. a Before and an After, and a crew completing
+// with one sees the ticket held with "1 of 2 photos relayed" until the second arrives.
 func demoCyprexxPruvan(sec demoSecrets, url func(string) string) config.Connection {
 	return config.Connection{
 		ID: DemoCyprexxConnection, Tenant: DemoTenant,
@@ -46,7 +51,7 @@ func demoCyprexxPruvan(sec demoSecrets, url func(string) string) config.Connecti
 		WorkSystem: config.WorkSystem{Kind: "pruvan", BaseURL: url(pruvanSim.name), Username: "demo-pruvan",
 			Password: sec.PruvanPassword, Token: sec.PruvanToken},
 		Options: map[string]any{"defaultAssignTo": "~all~", "autoAdmin": true,
-			"qa":          map[string]any{"relayCategories": []any{"Before", "During", "After"}, "requiredPhotosPerTask": 1},
+			"qa":          map[string]any{"relayCategories": []any{"Before", "During", "After"}, "requiredPhotosPerTask": 2},
 			"callbackUrl": url("api") + "/v1/hooks/cyprexx/" + DemoCyprexxConnection},
 	}
 }
