@@ -102,6 +102,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	lastReadSaved := time.Time{}
 	nextIntake := time.Now()
 	pace := newFeedPace(interval, conn)
+	pace.prime(ctx, a.Store, time.Now())
 	sweep := newFeedSweep(a.pollInterval(conn))
 	// A long read (a backlog of thousands of changes, each poked) must not outlast the
 	// heartbeat timeout: every page beats.
@@ -112,7 +113,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	for {
 		if hasFeed {
 			if now := time.Now(); !now.Before(nextRead) {
-				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep, beat)
+				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep, pace.pushing(now), beat)
 				if err != nil {
 					progress.LastError = err.Error()
 					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
@@ -152,7 +153,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				}
 			}
 			if progress.LastError == "" && !time.Now().Before(sweep.next) {
-				n, err := a.sweep(ctx, conn, feed, sweep, progress.Watermark, beat)
+				n, err := a.sweep(ctx, conn, feed, sweep, progress.Watermark, pace.pushing(time.Now()), beat)
 				progress.Sweeps++
 				progress.SweepPokes += n
 				if err != nil {
@@ -195,8 +196,8 @@ func (e feedReadError) Unwrap() error { return e.err }
 
 // readFeedOnce pages through everything modified since the watermark (minus the overlap) and
 // returns the modification times of the changes it poked (the pace weighs them against the
-// pushes; the sweep remembers them).
-func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep, beat func()) (fresh []time.Time, err error) {
+// pushes; the sweep remembers them). stamped: the pokes carry the modification (FeedPoke).
+func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep, stamped bool, beat func()) (fresh []time.Time, err error) {
 	since := p.Watermark.Add(-feedOverlap)
 	cursor := ""
 	newMark := p.Watermark
@@ -217,7 +218,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 			if _, dup := seen[key]; dup {
 				continue
 			}
-			if err := a.pokeChanged(ctx, conn, item); err != nil {
+			if err := a.pokeChanged(ctx, conn, item, stamped); err != nil {
 				return fresh, err // not marked seen, watermark unchanged: the next read pokes again
 			}
 			seen[key] = item.ModifiedAt
@@ -250,15 +251,20 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 
 // pokeChanged pokes the ticket owning a changed remote request: by the reference it carries
 // when the work system's references can be read back (no store look-up, and requests that are
-// not ours cost nothing), else by its remote id in the read model. The poke carries the
-// modification (FeedPoke), so a ticket that already read it does not read again.
-func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, item vendorapi.RemoteRequest) error {
+// not ours cost nothing), else by its remote id in the read model. With stamped, the poke
+// carries the modification (FeedPoke), so a ticket that already read it does not read again;
+// without, the ticket always reads.
+func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, item vendorapi.RemoteRequest, stamped bool) error {
 	if p, ok := conn.Work.(vendorapi.ReferenceParser); ok {
 		ext, ours := p.ParseReference(conn.ID, item.ExternalReference)
 		if !ours {
 			return nil // not a ticketsync request (or another connection's): nothing to poke
 		}
-		err := a.Engine.Signal(ctx, ticket.WorkflowID(conn.ID, ext), ticket.SignalPoke, FeedPoke{ModifiedAt: item.ModifiedAt})
+		var arg any
+		if stamped {
+			arg = FeedPoke{ModifiedAt: item.ModifiedAt}
+		}
+		err := a.Engine.Signal(ctx, ticket.WorkflowID(conn.ID, ext), ticket.SignalPoke, arg)
 		if errors.Is(err, engine.ErrWorkflowClosed) {
 			return nil
 		}

@@ -22,6 +22,12 @@ import (
 // FeedPoke is what the change feed's pokes carry: the modification it saw. A ticket that has
 // already read the request at that modification (a push brought it) neither reads the work
 // system again nor restarts its timer. Webhook and operator pokes carry nothing and always read.
+//
+// The feed sends it only while the connection's work system pushes (feedPace.pushing): without
+// pushes nothing reads a change before the feed announces it, so there is nothing to skip, and
+// the stamps of such systems need not order every change — Cityworks dates whole seconds from
+// the status dates alone, so a close in the second of the ticket's last read (the create, a
+// staff note) carried the stamp the ticket already held and was dropped as seen.
 type FeedPoke struct {
 	ModifiedAt time.Time `json:"modifiedAt"`
 }
@@ -90,6 +96,20 @@ func newFeedPace(base time.Duration, conn *connectors.Conn) *feedPace {
 
 func (p *feedPace) interval() time.Duration { return p.cur }
 
+// prime learns when the connection's work system last pushed, so the first read after a start
+// (thousands of changes after a restart) already knows whether its pokes may carry stamps.
+func (p *feedPace) prime(ctx context.Context, st *store.Store, now time.Time) {
+	if _, last, err := st.PushesSince(ctx, p.source, now); err == nil && last.After(p.lastPush) {
+		p.lastPush = last
+	}
+}
+
+// pushing reports whether the work system has pushed recently: only then do the feed's pokes
+// carry the modification (FeedPoke), for a push may have brought it already.
+func (p *feedPace) pushing(now time.Time) bool {
+	return !p.lastPush.IsZero() && now.Sub(p.lastPush) < pushMemory
+}
+
 // snap returns to the base pace (a failed read, or a change no push announced).
 func (p *feedPace) snap() { p.cur = p.base }
 
@@ -157,7 +177,7 @@ func (s *feedSweep) remember(item vendorapi.RemoteRequest) {
 }
 
 // sweep runs one sweep; it returns the pokes it made.
-func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, s *feedSweep, watermark time.Time, beat func()) (int, error) {
+func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, s *feedSweep, watermark time.Time, stamped bool, beat func()) (int, error) {
 	now := time.Now()
 	since := now.Add(-s.window)
 	cursor := ""
@@ -182,7 +202,7 @@ func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vend
 			if !s.primed || !item.ModifiedAt.Before(watermark.Add(-feedOverlap)) {
 				continue
 			}
-			if err := a.pokeChanged(ctx, conn, item); err != nil {
+			if err := a.pokeChanged(ctx, conn, item, stamped); err != nil {
 				return pokes, err
 			}
 			pokes++

@@ -118,7 +118,7 @@ func (f *fakeFeed) ParseReference(conn, ref string) (string, bool) {
 }
 
 // The sweep's first run only learns what the feed holds; later runs poke (with the
-// modification) only changes the regular reads did not poke and that lie behind their window.
+// modification, the connection pushing) only changes the regular reads did not poke and that lie behind their window.
 func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now().Add(-time.Hour)
@@ -135,7 +135,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 		t.Fatalf("sweep every %s over %s", s.every, s.window)
 	}
 	watermark := time.Now()
-	if n, err := a.sweep(ctx, conn, feed, s, watermark, func() {}); err != nil || n != 0 {
+	if n, err := a.sweep(ctx, conn, feed, s, watermark, true, func() {}); err != nil || n != 0 {
 		t.Fatalf("first sweep: %d pokes, %v", n, err)
 	}
 	// R1 changed behind the watermark (a late commit) and the reads never saw it; R2 changed
@@ -146,7 +146,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 	s.remember(feed.items[1])
 	feed.items = append(feed.items, vendorapi.RemoteRequest{ID: "R3", ExternalReference: "c1:c", ModifiedAt: watermark})
 	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, FeedPoke{ModifiedAt: late}).Return(nil).Once()
-	n, err := a.sweep(ctx, conn, feed, s, watermark, func() {})
+	n, err := a.sweep(ctx, conn, feed, s, watermark, true, func() {})
 	if err != nil || n != 1 {
 		t.Fatalf("second sweep: %d pokes, %v", n, err)
 	}
@@ -155,9 +155,44 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 			t.Fatalf("the sweep asked for pages of %d, want %d", l, SweepPage)
 		}
 	}
-	if n, err := a.sweep(ctx, conn, feed, s, watermark.Add(time.Minute), func() {}); err != nil || n != 0 {
+	if n, err := a.sweep(ctx, conn, feed, s, watermark.Add(time.Minute), true, func() {}); err != nil || n != 0 {
 		t.Fatalf("third sweep pokes again: %d, %v", n, err)
 	}
+}
+
+// A feed's pokes carry the modification only while the connection's work system pushes. A
+// Cityworks connection pushes nothing and dates whole seconds: a stamp would let a ticket that
+// read its request earlier in the same second (the create, a staff note) drop the close as
+// already seen, so its pokes carry nothing and the ticket reads.
+func TestFeedPokesCarryTheModificationOnlyWhileTheWorkSystemPushes(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t)
+	second := time.Now().Truncate(time.Second)
+	feed := &fakeFeed{items: []vendorapi.RemoteRequest{{ID: "SR-1", ExternalReference: "c1:a", Status: "CLOSED", ModifiedAt: second}}}
+	mc := mocks.NewClient(t)
+	a := &Activities{Store: st, Engine: &engine.Engine{Client: mc}}
+	conn := &connectors.Conn{ID: "c1", WorkKind: "cityworks", Work: feed}
+	read := func(p *feedPace) {
+		t.Helper()
+		prog := &FeedProgress{Watermark: second.Add(-time.Minute)}
+		if _, err := a.readFeedOnce(ctx, conn, feed, prog, map[string]time.Time{}, newFeedSweep(time.Minute), p.pushing(time.Now()), func() {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	quiet := newFeedPace(time.Second, conn)
+	quiet.prime(ctx, st, time.Now())
+	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, nil).Return(nil).Once()
+	read(quiet)
+
+	// Once the work system pushes, a follower (re)started knows it before its first read.
+	if _, err := st.RecordDelivery(ctx, "cityworks:c1", "d1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pushing := newFeedPace(time.Second, conn)
+	pushing.prime(ctx, st, time.Now())
+	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, FeedPoke{ModifiedAt: second}).Return(nil).Once()
+	read(pushing)
 }
 
 // When the feed keeps failing, every open ticket (and no finished one) is poked without a

@@ -67,6 +67,6 @@ connections:
 	for _, p := range []struct{ story, conn string }{
 		{DemoCubuConnection, "city-cubu"}, {DemoSCFConnection, "city-scf"}, {DemoCyprexxConnection, "city-cyprexx"},
 	} {
-		t.Run(p.conn, func(t *testing.T) { skipCityworksFeedStory(t, p.conn); playDemo[p.story](t, s, p.conn) })
+		t.Run(p.conn, func(t *testing.T) { playDemo[p.story](t, s, p.conn) })
 	}
 }

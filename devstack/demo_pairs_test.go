@@ -153,15 +153,6 @@ func TestDemoConnectionsPlay(t *testing.T) {
 			t.Errorf("demo connection %s has no story in playDemo", d.ID)
 			continue
 		}
-		t.Run(d.ID, func(t *testing.T) { skipCityworksFeedStory(t, d.ID); play(t, s, d.ID) })
-	}
-}
-
-// skipCityworksFeedStory: KNOWN DEFECT (issue 8 note). Since the feed-pacing change the close of a
-// Cityworks request no longer reaches its ticket through the change feed in the dev stack (its
-// 15-minute safety net would); these stories are skipped until that is fixed, and must not stay so.
-func skipCityworksFeedStory(t *testing.T, conn string) {
-	if conn == "demo-scf-cw" || conn == "city-scf" {
-		t.Skip("known defect: Cityworks change-feed close under the new feed pacing (see the issue 8 note)")
+		t.Run(d.ID, func(t *testing.T) { play(t, s, d.ID) })
 	}
 }

@@ -127,6 +127,10 @@ func (w *cityWorld) apiPosts(id int64) []string {
 	return out
 }
 
+// feedCloseWait is how long a close made in Cityworks may take to reach SeeClickFix through the
+// change feed: its next read (at most 30 s away) and a loaded machine's margin.
+const feedCloseWait = 60 * time.Second
+
 func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 	w := newCityWorld(t)
 	ref := func(issue int64) string { return cityworks.ExternalReference(scfConn, strconv.FormatInt(issue, 10)) }
@@ -209,11 +213,13 @@ func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 		return len(w.apiPosts(issue.ID)) >= 3
 	})
 
-	// 6. Cityworks closes the request: the issue is closed and the ticket is Done.
+	// 6. Cityworks closes the request: the issue is closed and the ticket is Done. The change
+	// feed brings the close: Cityworks is read at most every 30 s (cityworks.feedMinInterval),
+	// and the ticket's safety net is RelaxedPollInterval(2 s) away, far beyond this wait.
 	if _, err := w.cw.SetRequestStatus(sr.RequestId, cwsim.SRClosed, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the issue closed and the ticket Done", func() bool {
+	waitFor(t, feedCloseWait, "the issue closed and the ticket Done", func() bool {
 		is, _ := w.scf.Issue(issue.ID)
 		tk = w.ticketOf(issue.ID)
 		return is.Status == scfsim.StatusClosed && tk != nil && tk["status"] == ticket.Done
@@ -277,7 +283,7 @@ func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 	if _, err := w.cw.SetRequestStatus(inside.RequestId, cwsim.SRClosed, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the imported issue closed", func() bool {
+	waitFor(t, feedCloseWait, "the imported issue closed", func() bool {
 		is, _ := w.scf.Issue(imported.ID)
 		return is.Status == scfsim.StatusClosed
 	})

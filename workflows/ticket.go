@@ -65,9 +65,8 @@ const (
 const FeedHealthyRelaxFactor = 4
 
 // SafetyNetRelaxFactor and MaxRelaxedPollInterval bound the relaxed safety net since
-// changeRelaxedSafetyNet. 96 (a day at 15 min) is the goal of issue 8, but with it the Cityworks
-// change feed path missed a close in the SeeClickFix ↔ Cityworks end-to-end tests (the timer
-// caught it at ×4): kept at 4 (an hour) until that feed path is understood.
+// changeRelaxedSafetyNet: 96 × 15 min is one read a day per quiet ticket, which keeps a
+// connection near one vendor call per open ticket-day (issue 8).
 const (
 	SafetyNetRelaxFactor   = 96
 	MaxRelaxedPollInterval = 24 * time.Hour
