@@ -163,9 +163,17 @@ func (a *Activities) PollRemoteWithFeedHealth(ctx context.Context, in PollInput)
 	return PollOutput{Remote: remote, FeedHealthy: a.feedHealthy(ctx, in.Ref.Connection), More: more}, nil
 }
 
-// feedHealthy: the last successful read is recent (the follower records it every 30 s at
-// most) and no error is outstanding.
+// feedHealthy: the connection's feed announces every change (vendorapi.PartialFeed), its last
+// successful read is recent (the follower records it every 30 s at most) and no error is
+// outstanding.
 func (a *Activities) feedHealthy(ctx context.Context, conn string) bool {
+	ws, err := a.workSystem(conn)
+	if err != nil {
+		return false
+	}
+	if p, ok := ws.(vendorapi.PartialFeed); ok && p.FeedMissesChanges() {
+		return false // the timer is the only path for what the feed leaves out
+	}
 	last, err := a.Store.GetCursor(ctx, conn, engine.FeedLastReadCursor)
 	if err != nil || last == "" {
 		return false

@@ -127,8 +127,8 @@ func (w *cityWorld) apiPosts(id int64) []string {
 	return out
 }
 
-// feedCloseWait is how long a close made in Cityworks may take to reach SeeClickFix through the
-// change feed: its next read (at most 30 s away) and a loaded machine's margin.
+// feedCloseWait is how long a close made in Cityworks may take to reach SeeClickFix: the change
+// feed's next read (at most 30 s away) and a loaded machine's margin.
 const feedCloseWait = 60 * time.Second
 
 func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
@@ -173,7 +173,17 @@ func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 		t.Fatalf("the geocode outcome is not on the timeline: %v", events)
 	}
 
-	// 3. Dispatch in Cityworks: the issue is acknowledged.
+	// 3. Dispatch in Cityworks: the issue is acknowledged. The feed does not see a move between
+	// open states, so once the ticket has read the feed's state it must keep polling at its
+	// interval (2 s) instead of relaxing to a day: nothing else brings the dispatch.
+	wfID := ticket.WorkflowID(scfConn, strconv.FormatInt(issue.ID, 10))
+	waitFor(t, 30*time.Second, "the ticket's first poll", func() bool {
+		st, err := w.kit.Activities.Engine.State(context.Background(), wfID)
+		return err == nil && st.Polls > 0
+	})
+	if st, err := w.kit.Activities.Engine.State(context.Background(), wfID); err != nil || st.FeedHealthy {
+		t.Fatalf("a Cityworks ticket relaxes its timer on a feed that misses changes: %+v %v", st, err)
+	}
 	if _, err := w.cw.SetRequestStatus(sr.RequestId, cwsim.SRDispatch, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -213,9 +223,8 @@ func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 		return len(w.apiPosts(issue.ID)) >= 3
 	})
 
-	// 6. Cityworks closes the request: the issue is closed and the ticket is Done. The change
-	// feed brings the close: Cityworks is read at most every 30 s (cityworks.feedMinInterval),
-	// and the ticket's safety net is RelaxedPollInterval(2 s) away, far beyond this wait.
+	// 6. Cityworks closes the request: the issue is closed and the ticket is Done (through the
+	// change feed, read at most every 30 s, or the ticket's own poll).
 	if _, err := w.cw.SetRequestStatus(sr.RequestId, cwsim.SRClosed, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +251,7 @@ func TestSeeClickFixCityworksEndToEnd(t *testing.T) {
 	if n := strings.Count(strings.Join(cwComments(), "\n"), "It is still dark tonight"); n != 1 {
 		t.Fatalf("the citizen's comment reached Cityworks %d times (staff notes must not echo back either)", n)
 	}
-	desc, err := w.ts.GetDefaultClient().DescribeWorkflowExecution(context.Background(), ticket.WorkflowID(scfConn, strconv.FormatInt(issue.ID, 10)), "")
+	desc, err := w.ts.GetDefaultClient().DescribeWorkflowExecution(context.Background(), wfID, "")
 	if err != nil || desc.WorkflowExecutionInfo.Status.String() != "Completed" {
 		t.Fatalf("ticket workflow: %v %v", desc, err)
 	}

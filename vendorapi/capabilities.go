@@ -63,6 +63,16 @@ type ForeignRequests interface {
 // adopts that request in Create instead of creating one.
 const AnswerAdoptRemoteID = "ticketsync:adoptRemoteId"
 
+// PartialFeed is implemented by work systems whose ChangeFeed announces only some changes of a
+// request (Cityworks lists service requests created, closed or cancelled; it has no modified-date
+// filter, so status moves between open states, comments, attachments and work orders are not in
+// it). A quiet ticket relaxes its safety-net timer only while the feed announces every change:
+// these keep the connection's poll interval.
+type PartialFeed interface {
+	// FeedMissesChanges reports that the change feed leaves some changes out.
+	FeedMissesChanges() bool
+}
+
 // CatalogScheduler is implemented by work systems with a catalog whose connection says how often
 // CatalogSync runs: a Temporal schedule spec, "@every 1h" or a five-field cron expression.
 type CatalogScheduler interface {

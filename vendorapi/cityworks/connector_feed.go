@@ -78,6 +78,10 @@ func (c *Connector) Changes(ctx context.Context, since time.Time, cursor string,
 	return out, nil
 }
 
+// FeedMissesChanges: the feed sees only creates, closes and cancels of our service requests, so
+// tickets keep their poll interval for the rest (vendorapi.PartialFeed).
+func (c *Connector) FeedMissesChanges() bool { return true }
+
 // forgetFeedRead lets the next read go ahead at once after a failed one.
 func (c *Connector) forgetFeedRead() {
 	c.feedMu.Lock()
