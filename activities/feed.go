@@ -11,6 +11,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
@@ -99,14 +100,20 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	ticker := time.NewTicker(min(interval, intakeEvery))
 	defer ticker.Stop()
 	lastSavedError := "-"
-	lastReadSaved := time.Time{}
+	live := feedLiveness{store: a.Store, conn: in.Connection}
 	nextIntake := time.Now()
 	pace := newFeedPace(interval, conn)
 	pace.prime(ctx, a.Store, time.Now())
 	sweep := newFeedSweep(a.pollInterval(conn))
 	// A long read (a backlog of thousands of changes, each poked) must not outlast the
-	// heartbeat timeout: every page beats.
-	beat := func() { activity.RecordHeartbeat(ctx, progress) }
+	// heartbeat timeout, nor leave the tickets thinking the feed is down: every page beats and
+	// vouches for the feed while its last read succeeded.
+	beat := func() {
+		activity.RecordHeartbeat(ctx, progress)
+		if progress.LastError == "" {
+			live.vouch(ctx, time.Now())
+		}
+	}
 	nextRead := time.Now()
 	var failingSince time.Time
 	woken := false
@@ -129,13 +136,10 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				nextRead = now.Add(pace.interval())
 				progress.IntervalMs = pace.interval().Milliseconds()
 			}
-			// Record liveness at most every 30 s (operators read it as "feed lag"); between the
-			// reads of a stretched interval the follower vouches for the feed while its last
-			// read succeeded (the stretch is bounded well inside the poll interval).
-			if progress.LastError == "" && time.Since(lastReadSaved) > 30*time.Second {
-				if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastReadCursor, time.Now().UTC().Format(time.RFC3339Nano)); err == nil {
-					lastReadSaved = time.Now()
-				}
+			// Between the reads of a stretched interval the follower vouches for the feed while
+			// its last read succeeded (the stretch is bounded well inside the poll interval).
+			if progress.LastError == "" {
+				live.vouch(ctx, time.Now())
 			}
 			if progress.LastError != lastSavedError {
 				if err := a.Store.SaveCursor(ctx, in.Connection, engine.FeedLastErrorCursor, progress.LastError); err == nil {
@@ -272,4 +276,28 @@ func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, ite
 	}
 	_, err := a.Engine.Poke(ctx, conn, "", item.ID)
 	return err
+}
+
+// feedLivenessEvery bounds how often the follower records that the feed works.
+const feedLivenessEvery = 30 * time.Second
+
+// feedLiveness records that the connection's feed works (engine.FeedLastReadCursor, read by
+// operators as "feed lag" and by every ticket's poll as feed health), at most every
+// feedLivenessEvery. It is recorded during long reads too: a read poking thousands of changes
+// that vouched only when done left the mark to age past the health limit, every open ticket
+// tightened its timer at once, and their reads slowed the read further (a bench run stalled
+// creating tickets at 8,000 open).
+type feedLiveness struct {
+	store *store.Store
+	conn  string
+	saved time.Time
+}
+
+func (l *feedLiveness) vouch(ctx context.Context, now time.Time) {
+	if now.Sub(l.saved) <= feedLivenessEvery {
+		return
+	}
+	if err := l.store.SaveCursor(ctx, l.conn, engine.FeedLastReadCursor, now.UTC().Format(time.RFC3339Nano)); err == nil {
+		l.saved = now
+	}
 }

@@ -225,3 +225,30 @@ func TestWakeOpenTicketsPokesEveryOpenTicket(t *testing.T) {
 		t.Fatalf("woke %d tickets (%v), want %d", n, err, len(want))
 	}
 }
+
+// The follower vouches for the feed at most every feedLivenessEvery, and it does so from
+// every page's beat: a read poking thousands of changes keeps the mark fresh, so the tickets
+// it pokes do not judge the feed down and tighten their timers all at once.
+func TestFeedLivenessIsRecordedAtMostEveryPeriod(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t)
+	live := feedLiveness{store: st, conn: "c1"}
+	mark := func() string {
+		t.Helper()
+		v, err := st.GetCursor(ctx, "c1", engine.FeedLastReadCursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	t0 := time.Now().Truncate(time.Second)
+	for _, step := range []struct {
+		at   time.Duration
+		want time.Duration
+	}{{0, 0}, {10 * time.Second, 0}, {feedLivenessEvery, 0}, {feedLivenessEvery + time.Second, feedLivenessEvery + time.Second}, {50 * time.Second, feedLivenessEvery + time.Second}} {
+		live.vouch(ctx, t0.Add(step.at))
+		if got, want := mark(), t0.Add(step.want).UTC().Format(time.RFC3339Nano); got != want {
+			t.Fatalf("after a vouch at +%s the mark is %s, want %s", step.at, got, want)
+		}
+	}
+}
