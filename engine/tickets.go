@@ -10,7 +10,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/store"
@@ -58,14 +57,8 @@ func (e *Engine) Start(ctx context.Context, in ticket.Input) error {
 		TaskQueue:                e.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			ticket.SATenant.ValueSet(in.Ref.Tenant),
-			ticket.SAConnection.ValueSet(in.Ref.Connection),
-			ticket.SAExternalID.ValueSet(in.Ref.ExternalID),
-			ticket.SAStatus.ValueSet(ticket.Submitted),
-			ticket.SANeedsAttention.ValueSet(false),
-		),
-		StaticSummary: fmt.Sprintf("Ticket %s · %s", in.Ref.ExternalID, in.Request.Title),
+		TypedSearchAttributes:    ticket.StartSearchAttributes(in.Ref),
+		StaticSummary:            fmt.Sprintf("Ticket %s · %s", in.Ref.ExternalID, in.Request.Title),
 	}
 	_, err := e.Client.ExecuteWorkflow(ctx, opts, ticket.WorkflowType, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted

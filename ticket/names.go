@@ -131,6 +131,18 @@ var (
 // SearchAttributeKeys lists the ticket search attributes in a stable order.
 var SearchAttributeKeys = []temporal.SearchAttributeKey{SATenant, SAConnection, SAExternalID, SARemoteID, SAStatus, SANeedsAttention}
 
+// StartSearchAttributes are the search attributes a ticket's workflow starts with: findable
+// in Temporal Web from its first moment, before the workflow runs.
+func StartSearchAttributes(ref Ref) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		SATenant.ValueSet(ref.Tenant),
+		SAConnection.ValueSet(ref.Connection),
+		SAExternalID.ValueSet(ref.ExternalID),
+		SAStatus.ValueSet(Submitted),
+		SANeedsAttention.ValueSet(false),
+	)
+}
+
 // SearchAttributeTypes maps each ticket search attribute to its indexed type, for registration.
 func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
 	out := make(map[string]enumspb.IndexedValueType, len(SearchAttributeKeys))

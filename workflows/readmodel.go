@@ -13,15 +13,30 @@ import (
 )
 
 func (r *run) upsertSearchAttributes(ctx workflow.Context) {
-	updates := []temporal.SearchAttributeUpdate{
-		ticket.SATenant.ValueSet(r.s.Tenant),
-		ticket.SAConnection.ValueSet(r.s.Connection),
-		ticket.SAExternalID.ValueSet(r.s.ExternalID),
-		ticket.SAStatus.ValueSet(r.s.Status),
-		ticket.SANeedsAttention.ValueSet(r.s.NeedsAttention != nil),
+	// Since changeQuietSearchAttributes only values that differ from the run's current ones
+	// are upserted, and nothing when none does: each upsert is a visibility write, the
+	// embedded server's hottest path when tickets are created (the start already carries the
+	// Submitted values, and a create used to upsert the same values twice).
+	onlyChanged := r.version(ctx, changeQuietSearchAttributes) >= 1
+	current := workflow.GetTypedSearchAttributes(ctx)
+	var updates []temporal.SearchAttributeUpdate
+	keyword := func(k temporal.SearchAttributeKeyKeyword, v string) {
+		if old, ok := current.GetKeyword(k); !onlyChanged || !ok || old != v {
+			updates = append(updates, k.ValueSet(v))
+		}
+	}
+	keyword(ticket.SATenant, r.s.Tenant)
+	keyword(ticket.SAConnection, r.s.Connection)
+	keyword(ticket.SAExternalID, r.s.ExternalID)
+	keyword(ticket.SAStatus, r.s.Status)
+	if old, ok := current.GetBool(ticket.SANeedsAttention); !onlyChanged || !ok || old != (r.s.NeedsAttention != nil) {
+		updates = append(updates, ticket.SANeedsAttention.ValueSet(r.s.NeedsAttention != nil))
 	}
 	if r.s.RemoteID != "" {
-		updates = append(updates, ticket.SARemoteID.ValueSet(r.s.RemoteID))
+		keyword(ticket.SARemoteID, r.s.RemoteID)
+	}
+	if len(updates) == 0 {
+		return
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		r.logger.Warn("upsert search attributes failed", "error", err)

@@ -2,8 +2,13 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -40,5 +45,30 @@ func TestReadModelIsOrderedByTheWorkflowsVersionNotByClocks(t *testing.T) {
 	final := read()
 	if final.Status != ticket.Canceled || final.Version <= requested.Version {
 		t.Fatalf("final row %+v (version after create %d)", final, requested.Version)
+	}
+}
+
+// A ticket started as the engine starts it (with its Submitted search attributes) upserts
+// only what changes: nothing at start, the status and remote id once the request exists (not
+// twice), the status again at the end. Each upsert is a visibility write.
+func TestSearchAttributesAreUpsertedOnlyWhenTheyChange(t *testing.T) {
+	h := newHarness(t, "req-sa")
+	h.env.SetTypedSearchAttributesOnStart(ticket.StartSearchAttributes(h.in.Ref))
+	var upserts []string
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		var keys []string
+		for k := range sa.GetUntypedValues() {
+			keys = append(keys, k.GetName())
+		}
+		slices.Sort(keys)
+		st, _ := sa.GetKeyword(ticket.SAStatus)
+		upserts = append(upserts, st+" "+strings.Join(keys, ","))
+	}).Return(nil)
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.run()
+	want := []string{"Requested TicketRemoteId,TicketStatus", "Canceled TicketStatus"}
+	if !slices.Equal(upserts, want) {
+		t.Fatalf("upserts %q, want %q", upserts, want)
 	}
 }

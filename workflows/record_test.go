@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"go.temporal.io/api/operatorservice/v1"
 
@@ -134,18 +135,20 @@ func (r *recorder) history(ref ticket.Ref, runID string) *historypb.History {
 // keep replays the history with this build and, when recording, writes it to testdata/.
 func (r *recorder) keep(name string, hist *historypb.History) {
 	r.t.Helper()
+	// Marshalled before the replay: the replayer merges upserted search attributes into the
+	// started event it was given, and a file with those would start with the final values.
+	data, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
+	if err != nil {
+		r.t.Fatal(err)
+	}
 	replayer := worker.NewWorkflowReplayer()
 	workers.RegisterWorkflows(replayer)
-	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+	if err := replayer.ReplayWorkflowHistory(nil, proto.Clone(hist).(*historypb.History)); err != nil {
 		r.t.Fatalf("%s does not replay: %v", name, err)
 	}
 	r.t.Logf("%s: %d events", name, len(hist.Events))
 	if os.Getenv("TICKETSYNC_RECORD_HISTORY") == "" {
 		return
-	}
-	data, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
-	if err != nil {
-		r.t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join("testdata", name), data, 0o644); err != nil {
 		r.t.Fatal(err)

@@ -58,6 +58,9 @@ const (
 	// preceded by status_changed Requested, since a feedback event must carry a status the
 	// request system knows (contracts/portal.md). History ticket-adopted-finished-v1.
 	changeFeedbackAfterRequested = "feedback-after-requested"
+	// changeQuietSearchAttributes: only changed search attributes are upserted, and nothing
+	// when none changed (readmodel.go). History ticket-adopted-finished-v1.
+	changeQuietSearchAttributes = "quiet-search-attributes"
 )
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
