@@ -2,8 +2,6 @@ package devstack
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -23,30 +21,8 @@ func TestDemoCyprexxCompletionWaitsForTheSecondPhoto(t *testing.T) {
 	defer s.Stop()
 	ctx := context.Background()
 	conn := DemoCyprexxConnection
-	pv := s.Sim(pruvanSim.name).Handler.(*pvsim.Server)
-	cx := s.Sim(cyprexxSim.name).Handler.(*cxsim.Server)
-	if err := pv.Validate(ctx, conn); err != nil {
-		t.Fatalf("Validate in Pruvan: %v", err)
-	}
-	if code, out := post(t, s, "/v1/connections/"+conn+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
-		t.Fatalf("connections validate: %d %v", code, out)
-	}
-	wo, err := cx.Issue(cxsim.DefaultVendor, cxsim.WorkOrder{Service: "Lawn Maintenance", Address1: "12 Oak St", City: "Springfield",
-		State: "IL", Zip: "62701", ServiceDue: "2030-01-15", JobNumber: "J-1001",
-		Tasks: []cxsim.Task{{Name: "Mow lawn", PhotoCategories: []string{"Before", "After"}, MinPhotos: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var key string
-	waitUntil(t, 20*time.Second, "the work order's project in Pruvan", func() bool {
-		for _, p := range pv.Projects() {
-			if p.ClientCode == conn && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
-				key = p.Key
-				return true
-			}
-		}
-		return false
-	})
+	pv, cx, wo, project := cyprexxDemoOrder(t, s, conn, cxsim.Task{Name: "Mow lawn", PhotoCategories: []string{"Before", "After"}, MinPhotos: 1})
+	key := project.Key
 	if _, err := pv.UploadPhotos(ctx, key, pvsim.PhotoRequest{Count: 1, Category: "Before", Task: "Mow lawn"}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +50,4 @@ func TestDemoCyprexxCompletionWaitsForTheSecondPhoto(t *testing.T) {
 	if n := len(cx.Photos(wo.WorkOrderID)); n != 2 {
 		t.Fatalf("%d photos at Cyprexx, want 2", n)
 	}
-}
-
-func getTicket(t *testing.T, s *Stack, id string) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.APIURL+"/v1/tickets/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+s.APIKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return out
 }

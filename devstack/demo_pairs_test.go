@@ -69,30 +69,7 @@ var playDemo = map[string]func(t *testing.T, s *Stack, conn string){
 	// the crew's photos go back to Cyprexx, and completing the project sets the completion date.
 	DemoCyprexxConnection: func(t *testing.T, s *Stack, conn string) {
 		ctx := context.Background()
-		pv := s.Sim(pruvanSim.name).Handler.(*pvsim.Server)
-		cx := s.Sim(cyprexxSim.name).Handler.(*cxsim.Server)
-		if err := pv.Validate(ctx, conn); err != nil {
-			t.Fatalf("Validate in Pruvan: %v", err)
-		}
-		if code, out := post(t, s, "/v1/connections/"+conn+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
-			t.Fatalf("connections validate: %d %v", code, out)
-		}
-		wo, err := cx.Issue(cxsim.DefaultVendor, cxsim.WorkOrder{Service: "Lawn Maintenance", Address1: "12 Oak St", City: "Springfield",
-			State: "IL", Zip: "62701", ServiceDue: "2030-01-15", JobNumber: "J-1001",
-			Tasks: []cxsim.Task{{TaskID: "t1", Name: "Mow lawn", PhotoCategories: []string{"Before", "After"}, MinPhotos: 1}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var project pvsim.Project
-		waitUntil(t, 20*time.Second, "the work order's project in Pruvan", func() bool {
-			for _, p := range pv.Projects() {
-				if p.ClientCode == conn && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
-					project = p
-					return true
-				}
-			}
-			return false
-		})
+		pv, cx, wo, project := cyprexxDemoOrder(t, s, conn, cxsim.Task{TaskID: "t1", Name: "Mow lawn", PhotoCategories: []string{"Before", "After"}, MinPhotos: 1})
 		for _, cat := range []string{"Before", "After"} {
 			if _, err := pv.UploadPhotos(ctx, project.Key, pvsim.PhotoRequest{Count: 1, Category: cat, Task: "Mow lawn"}); err != nil {
 				t.Fatalf("%s photo: %v", cat, err)
@@ -155,4 +132,34 @@ func TestDemoConnectionsPlay(t *testing.T) {
 		}
 		t.Run(d.ID, func(t *testing.T) { play(t, s, d.ID) })
 	}
+}
+
+// cyprexxDemoOrder registers the demo connection's push key in Pruvan, checks the connection,
+// issues a one-task work order at Cyprexx and waits for its project in Pruvan.
+func cyprexxDemoOrder(t *testing.T, s *Stack, conn string, task cxsim.Task) (*pvsim.Server, *cxsim.Server, cxsim.WorkOrder, pvsim.Project) {
+	t.Helper()
+	pv := s.Sim(pruvanSim.name).Handler.(*pvsim.Server)
+	cx := s.Sim(cyprexxSim.name).Handler.(*cxsim.Server)
+	if err := pv.Validate(context.Background(), conn); err != nil {
+		t.Fatalf("Validate in Pruvan: %v", err)
+	}
+	if code, out := post(t, s, "/v1/connections/"+conn+"/validate", map[string]any{}); code != http.StatusOK || out["ok"] != true {
+		t.Fatalf("connections validate: %d %v", code, out)
+	}
+	wo, err := cx.Issue(cxsim.DefaultVendor, cxsim.WorkOrder{Service: "Lawn Maintenance", Address1: "12 Oak St", City: "Springfield",
+		State: "IL", Zip: "62701", ServiceDue: "2030-01-15", JobNumber: "J-1001", Tasks: []cxsim.Task{task}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project pvsim.Project
+	waitUntil(t, 20*time.Second, "the work order's project in Pruvan", func() bool {
+		for _, p := range pv.Projects() {
+			if p.ClientCode == conn && strings.HasPrefix(p.WorkOrder.WorkOrderNumber, wo.WorkOrderID) {
+				project = p
+				return true
+			}
+		}
+		return false
+	})
+	return pv, cx, wo, project
 }

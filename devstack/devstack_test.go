@@ -51,8 +51,23 @@ func start(t *testing.T, o Options) *Stack {
 func post(t *testing.T, s *Stack, path string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, s.APIURL+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
+	return call(t, s, http.MethodPost, path, bytes.NewReader(b))
+}
+
+// getTicket is the API's view of a ticket.
+func getTicket(t *testing.T, s *Stack, id string) map[string]any {
+	t.Helper()
+	_, out := call(t, s, http.MethodGet, "/v1/tickets/"+id, nil)
+	return out
+}
+
+// call sends one request with the demo tenant's key and decodes the JSON answer.
+func call(t *testing.T, s *Stack, method, path string, body io.Reader) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.APIURL+path, body)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+s.APIKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
