@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"reflect"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/cityworks"
+	"github.com/ticketsync/ticketsync/vendorapi/vendortest"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore further with e.g.
@@ -175,20 +174,7 @@ func FuzzEnvelope(f *testing.F) {
 		st := fake.status
 
 		if err != nil {
-			var ve *vendorapi.Error
-			if !errors.As(err, &ve) {
-				t.Fatalf("%s: unclassified error %T %v", opName, err, err)
-			}
-			if ve.Vendor != cityworks.Vendor || ve.Op == "" {
-				t.Fatalf("%s: error without vendor/op: %+v", opName, ve)
-			}
-			msg := err.Error()
-			if !bytes.Contains(body, []byte(fuzzPassword)) && strings.Contains(msg, fuzzPassword) {
-				t.Fatalf("%s: error leaks the password: %s", opName, msg)
-			}
-			if !bytes.Contains(body, []byte(fuzzToken)) && strings.Contains(msg, fuzzToken) {
-				t.Fatalf("%s: error leaks the token: %s", opName, msg)
-			}
+			ve := vendortest.ClassifiedError(t, opName, err, cityworks.Vendor, body, fuzzPassword, fuzzToken)
 			if es := cityworks.EnvelopeStatus(err); es != -1 {
 				if st != http.StatusOK || probeErr != nil || es != probe.Status || es == cityworks.StatusOK {
 					t.Fatalf("%s: envelope Status %d from HTTP %d body %q", opName, es, st, body)

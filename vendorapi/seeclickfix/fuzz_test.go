@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/seeclickfix"
+	"github.com/ticketsync/ticketsync/vendorapi/vendortest"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore further with e.g.
@@ -185,16 +184,7 @@ func FuzzListDecoders(f *testing.F) {
 		st := fake.status
 		twoXX := st >= 200 && st <= 299
 		if err != nil {
-			var ve *vendorapi.Error
-			if !errors.As(err, &ve) {
-				t.Fatalf("%s: unclassified error %T %v", opName, err, err)
-			}
-			if ve.Vendor != seeclickfix.Vendor || ve.Op == "" {
-				t.Fatalf("%s: error without vendor/op: %+v", opName, ve)
-			}
-			if msg := err.Error(); !bytes.Contains(body, []byte(fuzzSCFToken)) && strings.Contains(msg, fuzzSCFToken) {
-				t.Fatalf("%s: error leaks the token: %s", opName, msg)
-			}
+			ve := vendortest.ClassifiedError(t, opName, err, seeclickfix.Vendor, body, fuzzSCFToken)
 			switch {
 			case ve.Code == seeclickfix.CodeRedirectRefused || ve.Code == seeclickfix.CodeTooManyRedirects:
 				if ve.Retryable || location == "" {

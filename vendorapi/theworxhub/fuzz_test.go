@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/vendorapi"
 	"github.com/ticketsync/ticketsync/vendorapi/theworxhub"
+	"github.com/ticketsync/ticketsync/vendorapi/vendortest"
 )
 
 // The fuzz targets below run their seeds in every `go test`; explore further with e.g.
@@ -232,20 +232,7 @@ func FuzzClientResponses(f *testing.F) {
 		st := fake.status
 		twoXX := st >= 200 && st <= 299
 		if err != nil {
-			var ve *vendorapi.Error
-			if !errors.As(err, &ve) {
-				t.Fatalf("%s: unclassified error %T %v", opName, err, err)
-			}
-			if ve.Vendor != theworxhub.Vendor || ve.Op == "" {
-				t.Fatalf("%s: error without vendor/op: %+v", opName, ve)
-			}
-			msg := err.Error()
-			if !bytes.Contains(body, []byte(fuzzSecret)) && strings.Contains(msg, fuzzSecret) {
-				t.Fatalf("%s: error leaks the client secret: %s", opName, msg)
-			}
-			if !bytes.Contains(body, []byte(fuzzToken)) && strings.Contains(msg, fuzzToken) {
-				t.Fatalf("%s: error leaks the access token: %s", opName, msg)
-			}
+			ve := vendortest.ClassifiedError(t, opName, err, theworxhub.Vendor, body, fuzzSecret, fuzzToken)
 			switch {
 			case st >= 500 || st == 429 || st == 408:
 				if !ve.Retryable {
