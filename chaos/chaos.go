@@ -66,6 +66,9 @@ type Options struct {
 	Dir     string
 	KeepDir bool
 	Seed    uint64
+	// Pairs are the connector pairs driven (names of PairNames); empty = every one. Tickets are
+	// dealt to them in turn.
+	Pairs []string
 	// PollInterval is the per-ticket safety-net poll (default 30 s).
 	PollInterval time.Duration
 	// WorkerCommand builds the worker child process: the ticketsync binary in its `worker`
@@ -104,6 +107,11 @@ func (o Options) Validate() error {
 	}
 	if o.Settle < 0 || o.Settle > MaxDuration {
 		errs = append(errs, fmt.Errorf("--settle must be between 0 and %s", MaxDuration))
+	}
+	for _, name := range o.Pairs {
+		if !slices.Contains(PairNames(), name) {
+			errs = append(errs, fmt.Errorf("--pairs: unknown pair %q (pairs: %s)", name, strings.Join(PairNames(), ", ")))
+		}
 	}
 	if o.WorkerCommand == nil {
 		errs = append(errs, errors.New("no worker command"))
@@ -168,7 +176,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	runCtx, cancelRun := context.WithTimeout(ctx, o.Duration+o.Settle)
 	defer cancelRun()
-	d := newDriver(st, o.Tickets, o.Seed)
+	d := newDriver(st, o.Tickets, o.Seed, o.Pairs)
 	driven := make(chan struct{})
 	go func() { d.run(runCtx, o.Duration/2); close(driven) }()
 	sc := &schedule{st: st, rng: rand.New(rand.NewPCG(o.Seed, 3)), phase: o.Duration, out: func(s string) { say("%s", s) }}
@@ -217,6 +225,9 @@ loop:
 		return nil, fmt.Errorf("final check: %w", err)
 	}
 	faults.addN("theworxhub", faultWebhookLos, st.twh.Stats().WebhooksDropped)
+	for _, p := range st.pairs {
+		p.count(faults)
+	}
 	for _, dl := range st.cubu.Deliveries() {
 		switch {
 		case dl.Copy > 0:
@@ -252,9 +263,12 @@ func report(o Options, st *stack, d *driver, v *verdict, faults *faultCounts, to
 	}
 	add("duration", "%s (faults %s, settle up to %s)", took.Round(time.Second), o.Duration, o.Settle)
 	add("store", "%s", storeKind(o.DatabaseURL))
-	add("tickets portal→theworxhub", "%d", v.perConnection[connectionID])
-	add("tickets cubu→theworxhub", "%d", v.perConnection[cubuConnID])
-	exercised := []string{"portal", "theworxhub", "cubu"}
+	add("tickets "+arrow(portalPair), "%d", v.perConnection[connectionID])
+	add("tickets "+arrow(cubuPair), "%d", v.perConnection[cubuConnID])
+	for _, p := range st.pairs {
+		add("tickets "+arrow(p.name()), "%d", v.perConnection[p.conn()])
+	}
+	exercised := st.driven(v.perConnection)
 	var missing []string
 	for _, k := range append(connectors.RequestKinds(), connectors.WorkKinds()...) {
 		if !slices.Contains(exercised, k) && !slices.Contains(missing, k) {
@@ -301,12 +315,18 @@ func report(o Options, st *stack, d *driver, v *verdict, faults *faultCounts, to
 	add("duplicate remote comments", "%d", v.dupComments)
 	add("duplicate feedback events", "%d", v.dupFeedback)
 	add("redelivery id changes", "%d", v.idChanges)
+	for _, name := range slices.Sorted(maps.Keys(v.dupBy)) {
+		add(name, "%d", v.dupBy[name])
+	}
 	add("duplicates", "%d", v.duplicates())
 	add("lost creates", "%d", v.lostCreates)
 	add("lost events", "%d", v.lostEvents)
 	add("lost feedback", "%d", v.lostFeedback)
 	add("lost comments", "%d", v.lostComments)
 	add("lost case resolves", "%d", v.lostResolves)
+	for _, name := range slices.Sorted(maps.Keys(v.lostBy)) {
+		add(name, "%d", v.lostBy[name])
+	}
 	add("lost", "%d", v.lost())
 	add("order violations", "%d", v.orderViolations)
 	add("timeline gaps", "%d", v.timelineGaps)

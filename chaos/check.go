@@ -39,11 +39,29 @@ type verdict struct {
 	blocked                                []string // deliveries abandoned with no needs-attention shown
 	timelineGaps                           int      // delivered events the store's timeline lacks
 	scriptErrors                           []string
+	// What the extra pairs lose or duplicate besides, by the report's name ("lost photos").
+	lostBy, dupBy map[string]int
 }
 
-func (v *verdict) duplicates() int { return v.dupCreates + v.dupComments + v.dupFeedback + v.idChanges }
+// lose and duplicate count what an extra pair lost or repeated; a check that found nothing
+// adds 0, so the report still shows the line.
+func (v *verdict) lose(name string, n int)      { v.lostBy[name] += max(n, 0) }
+func (v *verdict) duplicate(name string, n int) { v.dupBy[name] += max(n, 0) }
+
+func (v *verdict) duplicates() int {
+	return v.dupCreates + v.dupComments + v.dupFeedback + v.idChanges + sum(v.dupBy)
+}
+
 func (v *verdict) lost() int {
-	return v.lostEvents + v.lostFeedback + v.lostComments + v.lostCreates + v.lostResolves
+	return v.lostEvents + v.lostFeedback + v.lostComments + v.lostCreates + v.lostResolves + sum(v.lostBy)
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // ok reports whether every invariant holds.
@@ -69,7 +87,7 @@ func check(ctx context.Context, st *stack, d *driver) (*verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{st: st, m: m, v: &verdict{tickets: len(d.tickets), perConnection: map[string]int{}},
+	c := &checker{st: st, m: m, v: &verdict{tickets: len(d.tickets), perConnection: map[string]int{}, lostBy: map[string]int{}, dupBy: map[string]int{}},
 		byRef: map[string][]twhsim.WorkRequest{}, repeats: st.portal.Duplicates(), violations: map[string]int{},
 		open: map[string]bool{}}
 	for _, wr := range st.twh.Requests() {
@@ -105,10 +123,6 @@ func (c *checker) ticket(ctx context.Context, t *tracked) error {
 		return nil
 	}
 	v.created++
-	remotes := c.byRef[theworxhub.ExternalReference(t.conn, ext)]
-	if len(remotes) > 1 {
-		v.dupCreates += len(remotes) - 1
-	}
 	row, err := c.st.api.Store.GetTicketAnyTenant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		v.lostCreates++
@@ -122,6 +136,16 @@ func (c *checker) ticket(ctx context.Context, t *tracked) error {
 		v.attention = append(v.attention, t.label+": "+row.AttentionReason)
 	} else if !ticket.IsTerminal(row.Status) {
 		v.stuck++ // every script ends its ticket: open with nothing for a human to do is stuck
+	}
+	if p := c.st.pairFor(t.conn); p != nil {
+		if p.check(ctx, c, t, row, why) {
+			v.converged++
+		}
+		return nil
+	}
+	remotes := c.byRef[theworxhub.ExternalReference(t.conn, ext)]
+	if len(remotes) > 1 {
+		v.dupCreates += len(remotes) - 1
 	}
 	if len(remotes) == 0 {
 		v.lostCreates++

@@ -24,15 +24,15 @@ import (
 
 // tracked is one ticket of the run and what its people did to it: the truth to check against.
 type tracked struct {
-	conn     string // connectionID (portal) or cubuConnID
+	conn     string // connectionID (portal), cubuConnID or an extra pair's
 	label    string // chaos-0001…, for the report
-	ext      string // the external id: the label for the portal, the case id for Cubu (once queued)
+	ext      string // the external id: the label for the portal, the request side's id otherwise (once raised)
 	id       string // tkt_…
 	script   string
 	created  atomic.Bool
 	remoteID atomic.Value // string: the simulator's request id once seen
 	mu       sync.Mutex
-	comments []string // resident comments the API accepted (202)
+	comments []string // requester comments accepted (by the API, or the request system)
 	canceled bool     // the resident's cancel was accepted
 	done     bool     // the script played to its end
 	err      string   // why the script stopped early
@@ -156,24 +156,43 @@ type driver struct {
 	hookReplays atomic.Int64 // Cubu webhooks sent again after the API refused them
 }
 
-func newDriver(st *stack, n int, seed uint64) *driver {
+// newDriver deals the n tickets to the selected pairs in turn (every pair when names is empty),
+// each pair's tickets cycling through its scripts.
+func newDriver(st *stack, n int, seed uint64, names []string) *driver {
 	d := &driver{st: st, rng: rand.New(rand.NewPCG(seed, 11)), http: &http.Client{Timeout: 15 * time.Second}}
+	type slot struct {
+		conn    string
+		scripts []script
+	}
+	var slots []slot
+	if len(names) == 0 || slices.Contains(names, portalPair) {
+		slots = append(slots, slot{connectionID, scripts})
+	}
+	if len(names) == 0 || slices.Contains(names, cubuPair) {
+		slots = append(slots, slot{cubuConnID, cubuScripts})
+	}
+	for _, p := range st.pairs {
+		slots = append(slots, slot{p.conn(), p.scripts()})
+	}
 	for i := range n {
 		label := fmt.Sprintf("chaos-%04d", i+1)
-		if i%4 == 3 { // every fourth ticket is a Cubu case
-			sc := cubuScripts[(i/4)%len(cubuScripts)]
-			d.tickets = append(d.tickets, &tracked{conn: cubuConnID, label: label, script: sc.name})
-			continue
+		sl := slots[i%len(slots)]
+		t := &tracked{conn: sl.conn, label: label, script: sl.scripts[(i/len(slots))%len(sl.scripts)].name}
+		if sl.conn == connectionID { // the portal's external id is ours to choose
+			t.ext = label
 		}
-		sc := scripts[i%len(scripts)]
-		d.tickets = append(d.tickets, &tracked{conn: connectionID, label: label, ext: label, script: sc.name})
+		d.tickets = append(d.tickets, t)
 	}
 	return d
 }
 
 // scriptOf is the script a ticket plays.
-func scriptOf(t *tracked) script {
-	for _, sc := range append(slices.Clone(scripts), cubuScripts...) {
+func (d *driver) scriptOf(t *tracked) script {
+	all := append(slices.Clone(scripts), cubuScripts...)
+	if p := d.st.pairFor(t.conn); p != nil {
+		all = p.scripts()
+	}
+	for _, sc := range all {
 		if sc.name == t.script {
 			return sc
 		}
@@ -204,7 +223,7 @@ func (d *driver) run(ctx context.Context, spread time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.play(ctx, t, scriptOf(t))
+			d.play(ctx, t, d.scriptOf(t))
 		}()
 	}
 	wg.Wait()
@@ -216,15 +235,21 @@ func (d *driver) play(ctx context.Context, t *tracked, sc script) {
 		t.err = err.Error()
 		t.mu.Unlock()
 	}
-	create := d.create
-	if t.conn == cubuConnID {
-		create = d.queueUp
+	raise, waitRemote := d.create, func(ctx context.Context, t *tracked) error {
+		return d.waitRemote(ctx, t, "the remote request", nil)
 	}
-	if err := create(ctx, t); err != nil {
+	switch p := d.st.pairFor(t.conn); {
+	case p != nil:
+		raise = func(ctx context.Context, t *tracked) error { return p.raise(ctx, d, t) }
+		waitRemote = func(ctx context.Context, t *tracked) error { return p.waitRemote(ctx, d, t) }
+	case t.conn == cubuConnID:
+		raise = d.queueUp
+	}
+	if err := raise(ctx, t); err != nil {
 		fail(err)
 		return
 	}
-	if err := d.waitRemote(ctx, t, "the remote request", nil); err != nil {
+	if err := waitRemote(ctx, t); err != nil {
 		fail(err)
 		return
 	}

@@ -137,9 +137,12 @@ func (sc *schedule) run(ctx context.Context) {
 	// has outages; every service webhook is sent twice at once.
 	cubuBase := cubusim.Faults{ErrorRate: 0.2, TokenRevokeRate: 0.02, HookDuplicates: 1, RetryAfterSeconds: 1}
 	sc.st.cubu.SetFaults(cubuBase)
-	sc.st.cubuProxy.setSlowRate(0.05)
-	sc.st.twhProxy.setSlowRate(0.05)
-	sc.st.portalProxy.setSlowRate(0.05)
+	for _, p := range sc.st.proxies {
+		p.setSlowRate(0.05)
+	}
+	for _, p := range sc.st.pairs {
+		p.faults()
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	n := 0
@@ -163,10 +166,7 @@ func (sc *schedule) run(ctx context.Context) {
 			// Top a counter up (never add to it): an API called rarely (Cubu's S2S) would
 			// otherwise pile up a backlog that outlasts the fault phase.
 			arm := func(every int, counter *int, to int) {
-				if n%every == 0 && *counter < to {
-					*counter = to
-					changed = true
-				}
+				changed = topUp(n, every, counter, to) || changed
 			}
 			arm(5, &f.RateLimitBurst, 3)
 			arm(7, &f.Maintenance, 2)
@@ -187,6 +187,9 @@ func (sc *schedule) run(ctx context.Context) {
 			arm(13, &cf.TokenOutage, 1)
 			if changed {
 				sc.st.cubu.SetFaults(cf)
+			}
+			for _, p := range sc.st.pairs {
+				p.tick(n)
 			}
 			// The portal receiver's counters cannot be read back: arm a round every 4 s.
 			if n%4 == 0 {
@@ -228,8 +231,11 @@ func (sc *schedule) clear() {
 	sc.st.twh.SetFaults(twhsim.Faults{})
 	sc.st.portal.SetFaults(portalsim.Faults{})
 	sc.st.cubu.SetFaults(cubusim.Faults{})
-	sc.st.twhProxy.setSlowRate(0)
-	sc.st.portalProxy.setSlowRate(0)
-	sc.st.cubuProxy.setSlowRate(0)
+	for _, p := range sc.st.proxies {
+		p.setSlowRate(0)
+	}
+	for _, p := range sc.st.pairs {
+		p.clear()
+	}
 	_ = sc.st.portalProxy.setDown(false)
 }

@@ -52,7 +52,9 @@ type stack struct {
 	twhProxy    *faultProxy
 	portalProxy *faultProxy
 	cubuProxy   *faultProxy
+	proxies     []*faultProxy // every fault proxy, the extra pairs' included
 	simServers  []*http.Server
+	pairs       []pair // the extra pairs of the run (pair.go)
 
 	temporalMu   sync.Mutex
 	temporal     *temporalserver.Server
@@ -119,10 +121,10 @@ func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.twhProxy, err = newFaultProxy("theworxhub", twhURL, faults, o.Seed+1); err != nil {
+	if s.twhProxy, err = s.addProxy("theworxhub", twhURL, o.Seed+1); err != nil {
 		return nil, err
 	}
-	if s.portalProxy, err = newFaultProxy("portal", portalURL, faults, o.Seed+2); err != nil {
+	if s.portalProxy, err = s.addProxy("portal", portalURL, o.Seed+2); err != nil {
 		return nil, err
 	}
 	// Cubu posts its service webhooks straight to the API (they are counted from its delivery
@@ -133,8 +135,17 @@ func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.cubuProxy, err = newFaultProxy("cubu", cubuURL, faults, o.Seed+3); err != nil {
+	if s.cubuProxy, err = s.addProxy("cubu", cubuURL, o.Seed+3); err != nil {
 		return nil, err
+	}
+	var pairsYAML strings.Builder
+	for i, p := range selectPairs(o.Pairs) {
+		s.pairs = append(s.pairs, p)
+		y, err := p.start(s, o.Seed+uint64(100*(i+1)))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", p.name(), err)
+		}
+		pairsYAML.WriteString(y)
 	}
 
 	// Temporal on a fixed port (free now), so restarts keep the address clients dial.
@@ -185,14 +196,15 @@ connections:
         address: %q
         requesterName: %q
         requestTypes: {%q: Maintenance, %q: Housekeeping, %q: IT Support}
-`, tenant, secrets.apiKey, connectionID, tenant, s.portalProxy.URL()+"/hooks/"+connectionID, secrets.portal,
+%s`, tenant, secrets.apiKey, connectionID, tenant, s.portalProxy.URL()+"/hooks/"+connectionID, secrets.portal,
 		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook,
 		cubuConnID, tenant, secrets.cubuHMAC, s.cubuProxy.URL(), cubusim.DefaultApplicationID, cubusim.DefaultTenantID,
 		cubusim.DefaultClientID, secrets.cubuClient, cubusim.DefaultAgentID,
 		s.cubuProxy.URL()+"/"+cubusim.DefaultTenantID+"/oauth2/v2.0/token",
 		s.twhProxy.URL(), twhClientID, secrets.twh, secrets.hook,
 		cubusim.FieldDescription, cubusim.FieldAddress, cubusim.FieldName,
-		cubusim.DefaultServiceTypeMaintenance, cubusim.DefaultServiceTypeHousekeeping, cubusim.DefaultServiceTypeITSupport)
+		cubusim.DefaultServiceTypeMaintenance, cubusim.DefaultServiceTypeHousekeeping, cubusim.DefaultServiceTypeITSupport,
+		pairsYAML.String())
 	if err := os.WriteFile(connFile, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}
@@ -234,6 +246,11 @@ connections:
 	if err := waitHealthy(ctx, s.apiURL+"/readyz", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("API not ready: %w", err)
 	}
+	for _, p := range s.pairs {
+		if err := p.ready(ctx, s); err != nil {
+			return nil, fmt.Errorf("wire %s to ticketsync: %w", p.name(), err)
+		}
+	}
 	ok = true
 	return s, nil
 }
@@ -247,6 +264,16 @@ func (s *stack) serveSim(h http.Handler) (string, error) {
 	s.simServers = append(s.simServers, srv)
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), nil
+}
+
+// addProxy puts a fault proxy in front of a simulator; the run slows it and closes it.
+func (s *stack) addProxy(name, target string, seed uint64) (*faultProxy, error) {
+	p, err := newFaultProxy(name, target, s.faults, seed)
+	if err != nil {
+		return nil, err
+	}
+	s.proxies = append(s.proxies, p)
+	return p, nil
 }
 
 func (s *stack) temporalAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.temporalPort) }
@@ -318,10 +345,11 @@ func (s *stack) stop() {
 		_ = s.temporal.Stop()
 	}
 	s.temporalMu.Unlock()
-	for _, p := range []*faultProxy{s.twhProxy, s.portalProxy, s.cubuProxy} {
-		if p != nil {
-			p.close()
-		}
+	for _, p := range s.proxies {
+		p.close()
+	}
+	for _, p := range s.pairs {
+		p.stop()
 	}
 	for _, srv := range s.simServers {
 		_ = srv.Close()

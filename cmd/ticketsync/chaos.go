@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,6 +55,7 @@ an invariant fails. D is at most 10 minutes; settling adds at most --settle.`,
 	f.StringVar(&o.DatabaseURL, "database-url", "", "loopback postgres://… to run the store on PostgreSQL (a fresh schema); default SQLite")
 	f.StringVar(&o.Dir, "dir", "", "where the run's data and logs go (default: a temporary directory, kept only if the run fails)")
 	f.BoolVar(&o.KeepDir, "keep", false, "keep the run's directory (and PostgreSQL schema) even when it passes")
+	f.StringSliceVar(&o.Pairs, "pairs", nil, "connector pairs to drive, comma-separated (default: every one: "+strings.Join(chaos.PairNames(), ", ")+")")
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the fault schedule and the scripts (0 = random)")
 	return c
 }

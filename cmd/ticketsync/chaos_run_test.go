@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 // A short chaos run (go test -tags chaos ./cmd/ticketsync -run TestChaos): 30 tickets through
 // 60 s of faults, worker kills, a Temporal restart, store outages and a portal outage. Every
 // invariant must hold. TICKETSYNC_CHAOS_DATABASE_URL runs the store on that (loopback)
-// PostgreSQL; TICKETSYNC_CHAOS_TICKETS and TICKETSYNC_CHAOS_DURATION change the size.
+// PostgreSQL; TICKETSYNC_CHAOS_TICKETS and TICKETSYNC_CHAOS_DURATION change the size and
+// TICKETSYNC_CHAOS_PAIRS (--pairs) the connector pairs driven.
 func TestChaos(t *testing.T) {
 	tickets, duration := "30", "60s"
 	if v := os.Getenv("TICKETSYNC_CHAOS_TICKETS"); v != "" {
@@ -34,6 +35,9 @@ func TestChaos(t *testing.T) {
 		duration = v
 	}
 	args := []string{"chaos", "--tickets", tickets, "--duration", duration, "--settle", "4m"}
+	if v := os.Getenv("TICKETSYNC_CHAOS_PAIRS"); v != "" {
+		args = append(args, "--pairs", v)
+	}
 	if u := os.Getenv("TICKETSYNC_CHAOS_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
 	}
