@@ -18,6 +18,7 @@ import (
 	"github.com/ticketsync/ticketsync/devstack"
 	"github.com/ticketsync/ticketsync/stdwebhooks"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
@@ -67,14 +68,12 @@ func freeAddr() (string, error) {
 }
 
 func (e *env) serve(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, u, err := simkit.Serve(h)
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	e.servers = append(e.servers, srv)
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	return u, nil
 }
 
 // start brings up the simulators and the dev stack (in memory, every port free-chosen).

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,11 +18,13 @@ import (
 	"github.com/ticketsync/ticketsync/app"
 	"github.com/ticketsync/ticketsync/codec"
 	"github.com/ticketsync/ticketsync/config"
+	"github.com/ticketsync/ticketsync/devstack"
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
 	"github.com/ticketsync/ticketsync/stdwebhooks"
 	"github.com/ticketsync/ticketsync/ticket"
 	cubusim "github.com/ticketsync/ticketsync/vendorapi/cubu/sim"
 	portalsim "github.com/ticketsync/ticketsync/vendorapi/portal/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/simkit"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
 )
 
@@ -243,7 +244,7 @@ connections:
 	if err := s.superviseWorker(apiCtx); err != nil {
 		return nil, err
 	}
-	if err := waitHealthy(ctx, s.apiURL+"/readyz", 60*time.Second); err != nil {
+	if err := devstack.WaitHTTP(ctx, s.apiURL+"/readyz", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("API not ready: %w", err)
 	}
 	for _, p := range s.pairs {
@@ -256,14 +257,12 @@ connections:
 }
 
 func (s *stack) serveSim(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, u, err := simkit.Serve(h)
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.simServers = append(s.simServers, srv)
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	return u, nil
 }
 
 // addProxy puts a fault proxy in front of a simulator; the run slows it and closes it.
@@ -397,27 +396,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func waitHealthy(ctx context.Context, u string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	var last error
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return errors.Join(errors.New("timed out"), last)
 }

@@ -268,7 +268,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	go func() { s.wrkDone <- a.RunWorker(runCtx) }()
 	s.apiDone = make(chan error, 1)
 	go func() { s.apiDone <- a.ServeAPI(runCtx, apiLn) }()
-	if err := waitHTTP(ctx, s.APIURL+"/healthz", 10*time.Second); err != nil {
+	if err := WaitHTTP(ctx, s.APIURL+"/healthz", 10*time.Second); err != nil {
 		return nil, fmt.Errorf("API did not come up: %w", err)
 	}
 	s.Started = time.Since(began)
@@ -316,7 +316,8 @@ func (s *Stack) Stop() error {
 	return s.stopErr
 }
 
-func waitHTTP(ctx context.Context, url string, within time.Duration) error {
+// WaitHTTP waits until url answers 200, for at most within; the error says what it last got.
+func WaitHTTP(ctx context.Context, url string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
