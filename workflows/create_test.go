@@ -6,10 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
+	"github.com/ticketsync/ticketsync/workflows"
+	"go.temporal.io/sdk/temporal"
 )
 
 func TestCreateCommittedButResponseLostStillOneRemoteRequest(t *testing.T) {
@@ -108,5 +112,35 @@ func TestLongTextTruncatedForTheWorxHubAndKeptOnTimeline(t *testing.T) {
 	}
 	if !kept {
 		t.Fatal("the full title must be kept on the timeline")
+	}
+}
+
+// A create that keeps failing is retried at most MaxVendorRetryInterval apart, however many
+// attempts failed before: the ticket reaches the work system soon after the vendor recovers.
+func TestCreateRetriesStayAtMostAMinuteApart(t *testing.T) {
+	h := newHarness(t, "req-backoff")
+	h.env.SetTestTimeout(time.Minute)
+	var attempts []time.Time
+	h.env.OnActivity("CreateRemote", mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.CreateRemoteInput) (activities.CreateRemoteOutput, error) {
+		attempts = append(attempts, h.env.Now())
+		if len(attempts) <= 9 {
+			return activities.CreateRemoteOutput{}, temporal.NewApplicationError("theworxhub: create work request: HTTP 502 server_error", "server_error")
+		}
+		return h.kit.Activities.CreateRemote(ctx, in)
+	})
+	var created ticket.State
+	h.at(5*time.Minute, func() { created = h.state() })
+	h.at(6*time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	h.run()
+	if len(attempts) != 10 || created.Status != ticket.Requested {
+		t.Fatalf("%d create attempts; status at 5 min %q, want Requested after the 10th", len(attempts), created.Status)
+	}
+	for i := 1; i < len(attempts); i++ {
+		if gap := attempts[i].Sub(attempts[i-1]); gap > workflows.MaxVendorRetryInterval+time.Second {
+			t.Fatalf("attempt %d came %s after the one before, more than %s", i+1, gap, workflows.MaxVendorRetryInterval)
+		}
+	}
+	if n := len(h.kit.TWH.Requests()); n != 1 {
+		t.Fatalf("%d remote requests", n)
 	}
 }
