@@ -50,6 +50,8 @@ const (
 	faultWebhookLos    = "webhook lost"
 	faultWebhookDup    = "webhook duplicated"
 	faultWebhookResent = "webhook refused, sent again"
+	faultWebhookForged = "webhook with a wrong or missing key"
+	faultEnvelope      = "error envelope on 200"
 )
 
 func newFaultProxy(name string, target string, faults *faultCounts, seed uint64) (*faultProxy, error) {

@@ -229,6 +229,7 @@ type Server struct {
 	projects map[string]*Project
 	order    []string // project keys in creation order
 	calls    []Call
+	resend   map[string]resendable // uuid → what Resend sends again
 }
 
 // New returns a simulator. Call Close when done to stop background imports.
@@ -281,6 +282,7 @@ func (s *Server) resetLocked() {
 	s.projects = map[string]*Project{}
 	s.order = nil
 	s.calls = nil
+	s.resend = map[string]resendable{}
 	s.faults = Faults{}
 	s.stats = Stats{}
 }

@@ -108,9 +108,12 @@ func (s *Server) UploadPhotos(ctx context.Context, key string, req PhotoRequest)
 			copies = 2
 		}
 		s.mu.Unlock()
+		proto := SentItem{UUID: uuid, Kind: "photo", Task: t.task.ServiceName, Category: req.Category, FileName: name}
+		spec := &photoSpec{name: name, seed: seed, size: req.Size}
+		s.remember(key, proto, p, spec)
 		for range copies {
-			item := SentItem{UUID: uuid, Kind: "photo", Task: t.task.ServiceName, Category: req.Category, FileName: name}
-			s.send(ctx, t, p, &photoSpec{name: name, seed: seed, size: req.Size}, &item)
+			item := proto
+			s.send(ctx, t, p, spec, &item)
 			out = append(out, item)
 		}
 	}
@@ -150,6 +153,7 @@ func (s *Server) SubmitSurvey(ctx context.Context, key string, req SurveyRequest
 	s.mu.Unlock()
 	item := SentItem{UUID: uuid, Kind: "survey", Task: t.task.ServiceName, Category: "Survey",
 		Template: t.in.ClientCode + "::" + tmpl, Survey: string(survey)}
+	s.remember(key, item, p, nil)
 	s.send(ctx, t, p, nil, &item)
 	return item, nil
 }
