@@ -212,6 +212,7 @@ type CancelRemoteInput struct {
 type CancelRemoteOutput struct {
 	Remote          *vendorapi.RemoteRequest `json:"remote"`
 	AlreadyFinished bool                     `json:"alreadyFinished,omitempty"`
+	More            bool                     `json:"more,omitempty"` // feedback held back, as for PollOutput
 }
 
 // CancelRemote cancels the remote request. Cancelling a cancelled request is a no-op at the
@@ -242,7 +243,7 @@ func (a *Activities) CancelRemote(ctx context.Context, in CancelRemoteInput) (Ca
 		return CancelRemoteOutput{}, asTemporalError(ctx, err)
 	}
 	if remote != nil && in.MaxFeedback > 0 {
-		trimRead(remote, in.Seen, in.MaxFeedback)
+		out.More = trimRead(remote, in.Seen, in.MaxFeedback)
 	}
 	out.Remote = remote
 	return out, nil

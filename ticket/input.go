@@ -98,6 +98,10 @@ type State struct {
 	RetryRequested  bool    `json:"retryRequested,omitempty"`
 	// FeedbackDeferred: feedback was left unread (outbox full or too much for one poll).
 	FeedbackDeferred bool `json:"feedbackDeferred,omitempty"`
+	// CancelAccepted: the work system took the requester's cancel while feedback was left
+	// unread; the ticket ends Canceled once it has read it (unless the work system's own
+	// terminal status ends it first).
+	CancelAccepted bool `json:"cancelAccepted,omitempty"`
 	// EndpointWait: deliveries wait for the connection's disabled endpoint (410 Gone).
 	EndpointWait bool `json:"endpointWait,omitempty"`
 

@@ -145,3 +145,33 @@ func TestCancelWhileCreateParkedEndsCanceled(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// A cancel whose answer brings more unread feedback than one read returns (staff wrote 250
+// notes since the last poll) reads the rest before the ticket ends Canceled: every visible
+// note reaches the request system, then the cancel, with ticket.closed last.
+func TestCancelReadsTheFeedbackLeftBeforeEnding(t *testing.T) {
+	h := newHarness(t, "req-cancel-notes")
+	work, fake := withBulkSystems(t, h)
+	h.at(time.Minute, func() {
+		work.addFeedback(250)
+		h.env.SignalWorkflow(ticket.SignalCancel, ticket.CancelSignal{Reason: "moved out"})
+	})
+	h.env.SetTestTimeout(5 * time.Minute)
+	res := h.run()
+	if res.Status != ticket.Canceled {
+		t.Fatalf("result %+v", res)
+	}
+	kinds := fake.kinds()
+	var notes int
+	for _, k := range kinds {
+		if strings.HasPrefix(k, vendorapi.NotifyFeedbackAdded) {
+			notes++
+		}
+	}
+	if notes != 225 {
+		t.Fatalf("%d notes delivered, want the 225 visible ones; kinds %q", notes, kinds)
+	}
+	if last := kinds[len(kinds)-1]; !strings.HasPrefix(last, vendorapi.NotifyClosed) {
+		t.Fatalf("last notification %q, want closed", last)
+	}
+}

@@ -11,6 +11,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -242,4 +243,23 @@ func TestRecordAdoptedFinished(t *testing.T) {
 	}
 	r.waitState(ref, "the ticket finished", func(s ticket.State) bool { return s.Status == ticket.Done && s.Events.Delivered == 4 })
 	r.keep("ticket-adopted-finished-v1.json", r.history(ref, ""))
+}
+
+// cancel-reads-on: staff leave 120 notes for the resident, who cancels before the ticket read
+// any: the cancel's answer holds 100 of them, the ticket reads the rest, then ends Canceled.
+func TestRecordCancelReadsOn(t *testing.T) {
+	r := newRecorder(t)
+	ref := r.create("record-cancel-notes", r.request())
+	wr := r.remote()
+	r.waitState(ref, "the request created", func(s ticket.State) bool { return s.RemoteID != "" })
+	for i := range 120 {
+		if _, err := r.kit.TWH.AddFeedback(wr.ID, twhsim.FeedbackInput{Text: fmt.Sprintf("Note %d for the resident.", i+1), Author: "Front desk", VisibleToRequestor: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.signal(ref, ticket.SignalCancel, ticket.CancelSignal{Reason: "moved out"})
+	r.waitState(ref, "the ticket canceled after every note", func(s ticket.State) bool {
+		return s.Status == ticket.Canceled && s.Events.Delivered == 123
+	})
+	r.keep("ticket-cancel-reads-on-v1.json", r.history(ref, ""))
 }

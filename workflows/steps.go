@@ -204,8 +204,12 @@ func (r *run) applyRead(ctx workflow.Context, remote vendorapi.RemoteRequest, mo
 		if more && !full {
 			r.pollNow = true // the read was cut short: read on at once
 		}
-		if terminal && !r.s.FeedbackDeferred {
+		switch {
+		case r.s.FeedbackDeferred:
+		case terminal:
 			r.setStatus(ctx, portalStatus)
+		case r.s.CancelAccepted: // the cancel's feedback is all read (cancelRemote)
+			r.setStatus(ctx, ticket.Canceled)
 		}
 		return
 	}
@@ -258,15 +262,22 @@ func (r *run) cancelRemote(ctx workflow.Context) error {
 	}
 	r.unparkStep(ctx, ticket.StepCancel)
 	r.s.LastError = ""
+	readsOn := r.version(ctx, changeCancelReadsOn) >= 1
 	if out.Remote != nil {
-		r.apply(ctx, *out.Remote)
+		r.applyRead(ctx, *out.Remote, readsOn && out.More)
 	}
 	if r.s.Finished && (out.AlreadyFinished || r.s.Status != ticket.Canceled) && r.version(ctx, changeFinishClean) >= 1 {
 		// DESIGN.md §3: the work system had finished the request first; its status stands.
 		r.emitLocal(ctx, ticket.EventNote, fmt.Sprintf("%s: the work system had already finished the request (%s), so the ticket ends %s; the requester's reason was %q",
 			ticket.NoteCancelTooLate, r.s.RemoteStatus, r.s.Status, reason))
 	}
-	if !r.s.Finished {
+	switch {
+	case r.s.Finished:
+	case readsOn && r.s.FeedbackDeferred:
+		// Feedback is still to be read (applyRead reads on at once, or the outbox makes room
+		// first); applyRead ends the ticket Canceled once it has it all.
+		r.s.CancelAccepted = true
+	default:
 		// No remote request existed (create never committed) or the vendor kept a non-terminal
 		// status: the requester asked to cancel, so the ticket ends Canceled.
 		r.setStatus(ctx, ticket.Canceled)

@@ -61,6 +61,10 @@ const (
 	// changeQuietSearchAttributes: only changed search attributes are upserted, and nothing
 	// when none changed (readmodel.go). History ticket-adopted-finished-v1.
 	changeQuietSearchAttributes = "quiet-search-attributes"
+	// changeCancelReadsOn: a cancel whose answer left feedback unread (more than a read
+	// returns, or no room in the outbox) reads the rest before the ticket ends Canceled,
+	// instead of ending without it. History ticket-cancel-reads-on-v1.
+	changeCancelReadsOn = "cancel-reads-on"
 )
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
