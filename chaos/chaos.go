@@ -5,11 +5,13 @@
 //     schema of a loopback PostgreSQL), the API in this process, the worker as a child process
 //     (the binary's production `worker` mode, payload codec on), and the simulators of every
 //     connector pair it drives behind fault proxies;
-//   - drives two connector pairs to a terminal status: portal → TheWorxHub tickets created
-//     through the API, with residents commenting and cancelling through it, and Cubu →
-//     TheWorxHub cases queued at the (simulated) Cubu desk, whose signed webhooks create the
-//     tickets and whose cases ticketsync resolves through Cubu's S2S API when they are Done;
-//     staff play TheWorxHub for both;
+//   - drives every connector pair to a terminal status, dealing tickets to them in turn:
+//     portal → TheWorxHub tickets created through the API, with residents commenting and
+//     cancelling through it; Cubu → TheWorxHub cases queued at the (simulated) Cubu desk, whose
+//     signed webhooks create the tickets and whose cases ticketsync resolves through Cubu's S2S
+//     API when they are Done (staff play TheWorxHub for both; driver.go, check.go); and the
+//     pairs of pair.go, each in its own file: SeeClickFix → Cityworks (scf.go) and Cyprexx →
+//     Pruvan (cyprexx.go);
 //   - meanwhile injects faults: 20 % 5xx, 429 bursts with Retry-After, HTML pages (error pages
 //     and on 200), timeouts (a create committed and answered past the client's timeout),
 //     connection resets after a committed create, slow bodies, lost and duplicated webhooks

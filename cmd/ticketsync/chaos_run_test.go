@@ -70,6 +70,9 @@ func TestChaos(t *testing.T) {
 			t.Errorf("%s: %q, want at least 1", f, got[f])
 		}
 	}
+	if os.Getenv("TICKETSYNC_CHAOS_PAIRS") == "" && got["kinds not driven"] != "none" {
+		t.Errorf("kinds not driven: %q, want none: every connector pair is driven", got["kinds not driven"])
+	}
 	if got["tickets created"] != strconv.Itoa(n) || got["result"] != "PASS" || code != 0 {
 		t.Errorf("result %q, exit %d", got["result"], code)
 	}
