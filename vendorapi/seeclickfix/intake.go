@@ -75,6 +75,12 @@ func (c *Connector) Intake(ctx context.Context, cursor string, full bool) (vendo
 	if cur.FullPage > 0 {
 		return c.fullPage(ctx, cur)
 	}
+	if cursor == "" && !full {
+		// A fresh intake first has its start saved, before any call can fail: a start taken
+		// again at each failed pass would move past every issue reported meanwhile, and an
+		// intake failing for over a minute would never take them in.
+		return vendorapi.IntakePage{Cursor: cur.encode(), More: true}, nil
+	}
 	if err := c.runImport(ctx, &cur); err != nil {
 		return vendorapi.IntakePage{}, err
 	}
