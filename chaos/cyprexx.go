@@ -271,33 +271,31 @@ func cxAwait(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
-// accepted sends Pruvan's item again (same uuid and bytes) until ticketsync accepts it.
-func (p *cyprexxPair) accepted(ctx context.Context, sent []pvsim.SentItem) error {
-	ok := false
-	for _, it := range sent {
-		ok = ok || it.Accepted
-		if it.HTTPStatus == 401 {
-			p.forged.Add(1)
-		}
-	}
+// accepted sends Pruvan's item again (same uuid and bytes) until ticketsync accepts it, and
+// returns the accepted attempt.
+func (p *cyprexxPair) accepted(ctx context.Context, sent []pvsim.SentItem) (pvsim.SentItem, error) {
 	p.dupUpload.Add(int64(len(sent) - 1))
-	for attempt := 1; !ok; attempt++ {
+	for attempt := 0; ; attempt++ {
+		for _, it := range sent {
+			if it.HTTPStatus == 401 {
+				p.forged.Add(1)
+			}
+			if it.Accepted {
+				return it, nil
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("upload %s never accepted (last: %s): %w", sent[0].UUID, sent[len(sent)-1].Error, ctx.Err())
-		case <-time.After(min(time.Duration(attempt), 3) * time.Second):
+			return pvsim.SentItem{}, fmt.Errorf("upload %s never accepted (last: %s): %w", sent[0].UUID, sent[len(sent)-1].Error, ctx.Err())
+		case <-time.After(min(time.Duration(attempt+1), 3) * time.Second):
 		}
 		it, err := p.pv.Resend(ctx, sent[0].UUID)
 		if err != nil {
-			return err
+			return pvsim.SentItem{}, err
 		}
 		p.resent.Add(1)
-		if it.HTTPStatus == 401 {
-			p.forged.Add(1)
-		}
-		ok, sent = it.Accepted, append(sent, it)
+		sent = []pvsim.SentItem{it}
 	}
-	return nil
 }
 
 // pvPhoto is the crew taking a photo; with wait, the step lasts until Cyprexx has it.
@@ -307,12 +305,17 @@ func pvPhoto(category, task string, wait bool) step {
 		if err != nil {
 			return err
 		}
-		if err := p.accepted(ctx, sent); err != nil {
-			return err
-		}
+		// The crew took it: whether ticketsync says so or not, it may reach Cyprexx.
 		uuid := sent[0].UUID
 		p.mu.Lock()
-		o.photos[uuid], o.shas[uuid] = category, sent[0].SHA256
+		o.photos[uuid] = category
+		p.mu.Unlock()
+		it, err := p.accepted(ctx, sent)
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		o.shas[uuid] = it.SHA256
 		p.mu.Unlock()
 		if !wait {
 			return nil
@@ -338,13 +341,11 @@ func pvSurvey() step {
 		if err != nil {
 			return err
 		}
-		if err := p.accepted(ctx, []pvsim.SentItem{it}); err != nil {
-			return err
-		}
 		p.mu.Lock()
 		o.survey = true
 		p.mu.Unlock()
-		return nil
+		_, err = p.accepted(ctx, []pvsim.SentItem{it})
+		return err
 	})
 }
 
