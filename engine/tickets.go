@@ -45,7 +45,7 @@ func (e *Engine) Input(conn *connectors.Conn, ref ticket.Ref, mappingVersion str
 		mappingVersion = conn.Mapping
 	}
 	return ticket.Input{Ref: ref, MappingVersion: mappingVersion, PollInterval: conn.PollIntervalOr(e.PollInterval),
-		EventMaxAge: e.EventMaxAge}
+		EventMaxAge: e.EventMaxAge, Generation: ticket.Generation}
 }
 
 // Start starts the ticket's workflow, or does nothing when it already runs (or ran): the

@@ -6,6 +6,10 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
+// Generation is the Ticket workflow's code generation: new tickets start with it, and take every
+// behaviour change of a generation ≤ it without a GetVersion marker (workflows.changeGenerations).
+const Generation = 1
+
 // Input starts a Ticket workflow. On continue-as-new State carries everything over.
 type Input struct {
 	Ref            Ref                  `json:"ref"`
@@ -15,7 +19,11 @@ type Input struct {
 	PollInterval time.Duration `json:"pollInterval,omitempty"`
 	// EventMaxAge bounds the delivery retries of one event; 0 means the workflow's default.
 	EventMaxAge time.Duration `json:"eventMaxAge,omitempty"`
-	State       *State        `json:"state,omitempty"`
+	// Generation is the workflow code generation that started the ticket (the package's
+	// Generation then): the behaviour changes it already had are not versioned per run. 0 =
+	// before generations.
+	Generation int    `json:"generation,omitempty"`
+	State      *State `json:"state,omitempty"`
 }
 
 // CancelSignal is the payload of `cancel`.

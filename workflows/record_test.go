@@ -2,12 +2,16 @@
 
 package workflows_test
 
-// Records the histories TestReplayRecordedHistories replays for the issue-7 change ids, on a
-// real Temporal server (temporaltest), so that `go test ./workflows` need not build one:
+// Records the histories TestReplayRecordedHistories replays for the change ids, on a real
+// Temporal server (temporaltest), so that `go test ./workflows` need not build one:
 //
 //	TICKETSYNC_RECORD_HISTORY=1 go test -tags recordhistory -run TestRecord ./workflows/
 //
-// Without the variable the scenarios still run and each history is replayed.
+// Without the variable the scenarios still run and each history is replayed. With it, only
+// files not in testdata/ yet are written (=overwrite rewrites them all): the engine starts
+// tickets at the current ticket.Generation, which takes the change ids of its generation
+// without GetVersion, so the histories recorded before generation 1 are the only ones that
+// still take their versioned branches and must stay as recorded.
 
 import (
 	"context"
@@ -148,7 +152,8 @@ func (r *recorder) keep(name string, hist *historypb.History) {
 		r.t.Fatalf("%s does not replay: %v", name, err)
 	}
 	r.t.Logf("%s: %d events", name, len(hist.Events))
-	if os.Getenv("TICKETSYNC_RECORD_HISTORY") == "" {
+	mode := os.Getenv("TICKETSYNC_RECORD_HISTORY")
+	if _, err := os.Stat(filepath.Join("testdata", name)); mode == "" || (err == nil && mode != "overwrite") {
 		return
 	}
 	if err := os.WriteFile(filepath.Join("testdata", name), data, 0o644); err != nil {
@@ -161,9 +166,27 @@ func (r *recorder) keep(name string, hist *historypb.History) {
 // cancel comes too late.
 func TestRecordPatchAndLateCancel(t *testing.T) {
 	r := newRecorder(t)
+	r.keep("ticket-patch-v3.json", r.patchAndLateCancel("record-patch"))
+}
+
+// Generation 1 (ticket.Generation): the same life from a ticket the engine started now takes
+// every change id's new branch without a single version marker.
+func TestRecordGeneration1(t *testing.T) {
+	r := newRecorder(t)
+	hist := r.patchAndLateCancel("record-generation1")
+	for _, ev := range hist.Events {
+		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "Version" {
+			t.Fatalf("event %d: a version marker in a generation-%d history", ev.GetEventId(), ticket.Generation)
+		}
+	}
+	r.keep("ticket-generation1-patch.json", hist)
+}
+
+func (r *recorder) patchAndLateCancel(ext string) *historypb.History {
+	t := r.t
 	nr := r.request()
 	nr.Location = vendorapi.Location{}
-	ref := r.create("record-patch", nr)
+	ref := r.create(ext, nr)
 	r.waitState(ref, "the create parked", func(s ticket.State) bool {
 		return s.NeedsAttention != nil && s.NeedsAttention.Step == ticket.StepCreate
 	})
@@ -183,7 +206,7 @@ func TestRecordPatchAndLateCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.signal(ref, ticket.SignalCancel, ticket.CancelSignal{Reason: "fixed it myself"})
-	r.keep("ticket-patch-v3.json", r.history(ref, ""))
+	return r.history(ref, "")
 }
 
 // endpoint-wait: the portal answers 410, deliveries wait until the endpoint is re-enabled and

@@ -47,7 +47,7 @@ type remapLookup struct {
 func (r *run) onRemap(ctx workflow.Context, raw json.RawMessage) {
 	var sig ticket.RemapSignal
 	decodeSignal(raw, &sig, func(s string) { sig.Mapping = s })
-	if workflow.GetVersion(ctx, changeRemapSignal, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if r.version(ctx, changeRemapSignal) == workflow.DefaultVersion {
 		return // recorded before remap existed: the signal had no effect then
 	}
 	name := strings.TrimSpace(sig.Mapping)

@@ -119,7 +119,7 @@ func (r *run) poll(ctx workflow.Context) {
 	})
 	var remote vendorapi.RemoteRequest
 	var err error
-	feedAware := workflow.GetVersion(ctx, changeFeedAwarePoll, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	feedAware := r.version(ctx, changeFeedAwarePoll) != workflow.DefaultVersion
 	in := activities.PollInput{Ref: r.ref(), RemoteID: r.s.RemoteID}
 	if r.timerPoll && r.s.NextPoll != nil {
 		in.Due = *r.s.NextPoll // a timer poll: measured against when it was due
@@ -147,7 +147,7 @@ func (r *run) poll(ctx workflow.Context) {
 	r.s.LastPoll = &now
 	// Version 1: LastPoll is query-only, so a quiet poll no longer writes the read model
 	// (6 instead of 7 history events per quiet cycle). Older histories keep the old path.
-	if workflow.GetVersion(ctx, changeQuietPoll, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if r.version(ctx, changeQuietPoll) == workflow.DefaultVersion {
 		r.changed()
 	}
 	if err != nil {

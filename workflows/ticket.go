@@ -3,6 +3,8 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -66,6 +68,24 @@ const (
 	// instead of ending without it. History ticket-cancel-reads-on-v1.
 	changeCancelReadsOn = "cancel-reads-on"
 )
+
+// changeGenerations maps every change id to the code generation that has it
+// (ticket.Generation). A ticket started by generation g takes the new branch of every change id
+// of a generation ≤ g without calling GetVersion: no marker and none of the
+// TemporalChangeVersion upserts the SDK adds to each (a visibility write apiece, the embedded
+// server's hottest path while tickets are created). Tickets started before (generation 0) and
+// change ids of later generations ask GetVersion as before, so running tickets keep their
+// branches. A new change id goes in at ticket.Generation+1; raise ticket.Generation to it with
+// a recorded history of a ticket started at the new generation.
+var changeGenerations = map[string]int{
+	changeQuietPoll: 1, changeFeedAwarePoll: 1, changeRemapSignal: 1, changeBoundedState: 1,
+	changeLosslessHandover: 1, changeEndpointWait: 1, changeFinishClean: 1, changeRequestPatch: 1,
+	changeRelaxedSafetyNet: 1, changeSkipSeenPoke: 1, changeFeedbackAfterRequested: 1,
+	changeQuietSearchAttributes: 1, changeCancelReadsOn: 1,
+}
+
+// ChangeIDs are the workflow's change ids (for the replay tests).
+func ChangeIDs() []string { return slices.Sorted(maps.Keys(changeGenerations)) }
 
 // FeedHealthyRelaxFactor multiplies the poll interval of a ticket whose connection's change
 // feed is healthy (15 min → 1 h), in runs from before changeRelaxedSafetyNet.
@@ -195,10 +215,17 @@ func (r *run) view() ticket.State {
 }
 
 // version is workflow.GetVersion with max version 1, asked once per run and change id.
+// version is the branch of a change id this run takes: the new one (1) without asking when
+// the ticket was started by a generation that has the change (changeGenerations), else what
+// workflow.GetVersion records or replays.
 func (r *run) version(ctx workflow.Context, change string) workflow.Version {
 	v, ok := r.versions[change]
 	if !ok {
-		v = workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
+		if g, known := changeGenerations[change]; known && r.in.Generation >= g {
+			v = 1
+		} else {
+			v = workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
+		}
 		r.versions[change] = v
 	}
 	return v
