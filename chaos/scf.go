@@ -98,7 +98,6 @@ func (p *scfPair) start(st *stack, seed uint64) (string, error) {
         - {requestType: %d, kind: SR, templateId: 102}
         - {requestType: %d, kind: SR, templateId: 101}
       acknowledgeComment: %q
-      intakeBacklog: 1h
 `, scfConnID, tenant, urls["seeclickfix"], scfsim.DefaultOrganizationID, scfsim.DefaultUsername, scfsim.DefaultPassword,
 		urls["cityworks"]+"/cityworks", cwsim.DefaultLoginName, cwsim.DefaultPassword, urls["arcgis"]+scfGeocoder,
 		scfTypeLight, scfTypeHole, scfAckText), nil
@@ -334,12 +333,9 @@ func (p *scfPair) clear() {
 // count adds what the proxy saw as a good answer: Cityworks sessions ended under ticketsync
 // (Status 2 or a 302 to the login page; the "Object moved" page is the proxy's HTML-on-200
 // already) and Status 1 envelopes.
-// scfEnvelope is the kind of a Status 1 envelope (the Cyprexx pair names it in proxy.go too).
-const scfEnvelope = "error envelope on 200"
-
 func (p *scfPair) count(f *faultCounts) {
 	f.addN("cityworks", faultAuth, p.cw.Stats().Unauthorized-p.fired.objectMoved)
-	f.addN("cityworks", scfEnvelope, p.fired.statusErrors)
+	f.addN("cityworks", faultEnvelope, p.fired.statusErrors)
 }
 
 func (p *scfPair) stop() {}
