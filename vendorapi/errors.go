@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -157,4 +158,21 @@ func IsJSON(resp *http.Response) bool {
 		return false
 	}
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+var pageTitleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
+
+// PageTitle names an HTML page (a proxy's error or maintenance page) for an error message:
+// ` (page "Service Unavailable")`, or "" when the body has no title. Whitespace is collapsed and
+// a title over 120 characters is cut, marked with "…".
+func PageTitle(body []byte) string {
+	m := pageTitleRE.FindSubmatch(body)
+	if m == nil || len(m[1]) == 0 {
+		return ""
+	}
+	t := strings.Join(strings.Fields(string(m[1])), " ")
+	if r := []rune(t); len(r) > 120 {
+		t = string(r[:119]) + "…"
+	}
+	return ` (page "` + t + `")`
 }

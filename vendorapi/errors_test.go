@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +84,19 @@ func TestTransportAndNotJSON(t *testing.T) {
 	}
 	if !IsRetryable(errors.New("unclassified")) || IsRetryable(context.Canceled) {
 		t.Fatal("unclassified errors retry; cancellation does not")
+	}
+}
+
+func TestPageTitleNamesAnHTMLPage(t *testing.T) {
+	long := strings.Repeat("é", 130)
+	for body, want := range map[string]string{
+		"<html><head><TITLE>\n  Service\tUnavailable </TITLE></head></html>": ` (page "Service Unavailable")`,
+		"<title>" + long + "</title>":                                        ` (page "` + long[:2*119] + `…")`,
+		"<html><body>no title</body></html>":                                 "",
+		"<title></title>":                                                    "",
+	} {
+		if got := PageTitle([]byte(body)); got != want {
+			t.Errorf("PageTitle(%.40q) = %q, want %q", body, got, want)
+		}
 	}
 }

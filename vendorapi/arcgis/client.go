@@ -258,7 +258,7 @@ func (c *Client) once(ctx context.Context, op string, q url.Values, tok string) 
 		}
 		e := vendorapi.ClassifyStatus(Vendor, op, resp)
 		e.Code = "http_error"
-		e.Message = strings.TrimSpace(fmt.Sprintf("HTTP %d%s", resp.StatusCode, htmlTitle(body)))
+		e.Message = strings.TrimSpace(fmt.Sprintf("HTTP %d%s", resp.StatusCode, vendorapi.PageTitle(body)))
 		switch resp.StatusCode {
 		case 498, 499: // real HTTP token statuses from some Web Adaptors
 			return Result{}, classify(op, errorBody{Code: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}, resp)
@@ -268,7 +268,7 @@ func (c *Client) once(ctx context.Context, op string, q url.Values, tok string) 
 	if !jsonBody {
 		// f=json was ignored (a proxy or sign-in page): transient.
 		e := vendorapi.NotJSON(Vendor, op, resp)
-		e.Message += htmlTitle(body)
+		e.Message += vendorapi.PageTitle(body)
 		return Result{}, e
 	}
 	if eb, ok := parseError(body); ok {
@@ -343,19 +343,6 @@ func looksLikeJSON(resp *http.Response, body []byte) bool {
 	}
 	b := bytes.TrimLeft(body, " \t\r\n\ufeff")
 	return len(b) > 0 && b[0] == '{' // servers label f=json answers text/plain
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		t := strings.Join(strings.Fields(string(m[1])), " ")
-		if len(t) > 120 {
-			t = t[:120] + "…"
-		}
-		return ` (page "` + t + `")`
-	}
-	return ""
 }
 
 func cloneValues(q url.Values) url.Values {

@@ -342,14 +342,14 @@ func (c *Client) decodeEnvelope(op string, resp *response) (*envelope, error) {
 		if loc := resp.Header.Get("Location"); loc != "" {
 			e.Message = "redirected to " + loc
 		} else {
-			e.Message = strings.TrimSpace(fmt.Sprintf("HTTP %d%s", resp.StatusCode, htmlTitle(resp.body)))
+			e.Message = strings.TrimSpace(fmt.Sprintf("HTTP %d%s", resp.StatusCode, vendorapi.PageTitle(resp.body)))
 		}
 		return nil, e
 	}
 	if !looksLikeJSON(resp) {
 		// A proxy, SSO or IIS page answering 200 in Cityworks' place: transient, retry.
 		e := vendorapi.NotJSON(Vendor, op, resp.Response)
-		e.Message += htmlTitle(resp.body)
+		e.Message += vendorapi.PageTitle(resp.body)
 		return nil, e
 	}
 	var env envelope
@@ -416,18 +416,4 @@ func badResponse(op string, resp *response, msg string) *vendorapi.Error {
 // invalidArgument is a caller bug detected before any call; retrying cannot help.
 func invalidArgument(op, msg string) *vendorapi.Error {
 	return &vendorapi.Error{Vendor: Vendor, Op: op, Code: "invalid_argument", Message: msg}
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-// htmlTitle extracts an HTML page's title for the error message ("Service Unavailable").
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		t := strings.Join(strings.Fields(string(m[1])), " ")
-		if len(t) > 120 {
-			t = t[:120] + "…"
-		}
-		return ` (page "` + t + `")`
-	}
-	return ""
 }

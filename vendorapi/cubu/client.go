@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -357,7 +356,7 @@ func (c *Client) decode(op string, resp *response, out any) error {
 	if !vendorapi.IsJSON(resp.Response) {
 		// A proxy or sign-in page answering in Cubu's place: transient, retry.
 		e := vendorapi.NotJSON(Vendor, op, resp.Response)
-		e.Message += htmlTitle(resp.body)
+		e.Message += vendorapi.PageTitle(resp.body)
 		return e
 	}
 	if out == nil {
@@ -376,7 +375,7 @@ func (c *Client) fail(op string, resp *response) *vendorapi.Error {
 	e := vendorapi.ClassifyStatus(Vendor, op, resp.Response)
 	if !vendorapi.IsJSON(resp.Response) {
 		e.Code = "not_json"
-		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + htmlTitle(resp.body)
+		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + vendorapi.PageTitle(resp.body)
 		return e
 	}
 	var eb struct {
@@ -400,14 +399,4 @@ func (c *Client) fail(op string, resp *response) *vendorapi.Error {
 
 func invalidArgument(op, msg string) *vendorapi.Error {
 	return &vendorapi.Error{Vendor: Vendor, Op: op, Code: "invalid_argument", Message: msg}
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-// htmlTitle extracts an HTML page's title for the error message.
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		return ` (page "` + clip(strings.Join(strings.Fields(string(m[1])), " "), 120) + `")`
-	}
-	return ""
 }

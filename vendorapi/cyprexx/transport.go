@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -86,7 +85,7 @@ func decode(op string, resp *response, out any) error {
 	}
 	if !vendorapi.IsJSON(resp.Response) {
 		e := vendorapi.NotJSON(Vendor, op, resp.Response)
-		e.Message += htmlTitle(resp.body)
+		e.Message += vendorapi.PageTitle(resp.body)
 		return e
 	}
 	if out == nil {
@@ -105,7 +104,7 @@ func fail(op string, resp *response) *vendorapi.Error {
 	e := vendorapi.ClassifyStatus(Vendor, op, resp.Response)
 	if !vendorapi.IsJSON(resp.Response) {
 		e.Code = CodeNotJSON // e.g. the 503 maintenance page; the status decides retryability
-		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + htmlTitle(resp.body)
+		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + vendorapi.PageTitle(resp.body)
 		return e
 	}
 	var body struct {
@@ -215,17 +214,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		t := strings.Join(strings.Fields(string(m[1])), " ")
-		if len(t) > 120 {
-			t = t[:120]
-		}
-		return ` (page "` + t + `")`
-	}
-	return ""
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -195,7 +194,7 @@ func (c *PushClient) call(ctx context.Context, op, method, pushKey string, form 
 			}
 		} else {
 			e.Code = CodeNotJSON
-			e.Message = fmt.Sprintf("non-JSON %q response", res.Header.Get("Content-Type")) + htmlTitle(data)
+			e.Message = fmt.Sprintf("non-JSON %q response", res.Header.Get("Content-Type")) + vendorapi.PageTitle(data)
 		}
 		return e
 	}
@@ -203,7 +202,7 @@ func (c *PushClient) call(ctx context.Context, op, method, pushKey string, form 
 	if !ok {
 		// An HTML page (proxy, sign-in) or garbage in place of the envelope: transient.
 		e := vendorapi.NotJSON(Vendor, op, res)
-		e.Message += htmlTitle(data)
+		e.Message += vendorapi.PageTitle(data)
 		return e
 	}
 	if env.Response {
@@ -302,17 +301,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		t := strings.Join(strings.Fields(string(m[1])), " ")
-		if len(t) > 120 {
-			t = t[:120]
-		}
-		return ` (page "` + t + `")`
-	}
-	return ""
 }

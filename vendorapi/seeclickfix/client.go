@@ -24,11 +24,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
@@ -366,7 +364,7 @@ func (c *Client) decode(op string, resp *response, out any) error {
 	if !vendorapi.IsJSON(resp.Response) {
 		// A proxy or sign-in page answering 200 in SCF's place: transient, retry.
 		e := vendorapi.NotJSON(Vendor, op, resp.Response)
-		e.Message += htmlTitle(resp.body)
+		e.Message += vendorapi.PageTitle(resp.body)
 		return e
 	}
 	if out == nil {
@@ -400,7 +398,7 @@ func (c *Client) fail(op string, resp *response) *vendorapi.Error {
 		if e.Code == "" {
 			e.Code = CodeNotJSON
 		}
-		e.Message = strings.TrimSpace(fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + htmlTitle(resp.body))
+		e.Message = strings.TrimSpace(fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + vendorapi.PageTitle(resp.body))
 		return e
 	}
 	e.Message, e.Fields = parseErrorBody(resp.body)
@@ -470,19 +468,4 @@ func badResponse(op string, resp *response, msg string) *vendorapi.Error {
 // invalidArgument is a caller bug detected before any call; retrying cannot help.
 func invalidArgument(op, msg string) *vendorapi.Error {
 	return &vendorapi.Error{Vendor: Vendor, Op: op, Code: CodeInvalidArgument, Message: msg}
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-// htmlTitle extracts an HTML page's title for the error message.
-func htmlTitle(body []byte) string {
-	m := titleRE.FindSubmatch(body)
-	if m == nil || len(m[1]) == 0 {
-		return ""
-	}
-	t := strings.Join(strings.Fields(string(m[1])), " ")
-	if utf8.RuneCountInString(t) > 120 {
-		t = string([]rune(t)[:119]) + "…"
-	}
-	return ` (page "` + t + `")`
 }

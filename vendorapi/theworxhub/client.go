@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -532,7 +531,7 @@ func (c *Client) decode(op string, resp *response, out any) error {
 	if !vendorapi.IsJSON(resp.Response) {
 		// A proxy or SSO page answering 200 in TWH's place: transient, retry.
 		e := vendorapi.NotJSON(Vendor, op, resp.Response)
-		e.Message += htmlTitle(resp.body)
+		e.Message += vendorapi.PageTitle(resp.body)
 		return e
 	}
 	if out == nil {
@@ -550,7 +549,7 @@ func (c *Client) fail(op string, resp *response) *vendorapi.Error {
 	if !vendorapi.IsJSON(resp.Response) {
 		// E.g. the 503 "Scheduled maintenance" HTML page; the status decides retryability.
 		e.Code = CodeNotJSON
-		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + htmlTitle(resp.body)
+		e.Message = fmt.Sprintf("non-JSON %q response", resp.Header.Get("Content-Type")) + vendorapi.PageTitle(resp.body)
 		return e
 	}
 	eb := parseErrorBody(resp.body)
@@ -568,17 +567,6 @@ func badResponse(op string, resp *response, msg string) *vendorapi.Error {
 // invalidArgument is a caller bug detected before any call; retrying cannot help.
 func invalidArgument(op, msg string) *vendorapi.Error {
 	return &vendorapi.Error{Vendor: Vendor, Op: op, Code: "invalid_argument", Message: msg}
-}
-
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
-
-// htmlTitle extracts an HTML page's title for the error message ("Scheduled maintenance").
-func htmlTitle(body []byte) string {
-	if m := titleRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		t, _ := Truncate(strings.Join(strings.Fields(string(m[1])), " "), 120)
-		return ` (page "` + t + `")`
-	}
-	return ""
 }
 
 // ---- OAuth ----
