@@ -95,6 +95,8 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 			progress.Watermark = time.Now().UTC().Add(-time.Minute)
 		}
 	}
+	hb := newFollowerHeartbeat(progress)
+	defer hb.keepAlive(ctx)()
 	seen := map[string]time.Time{}
 	deadline := time.Now().Add(followerLifetime)
 	ticker := time.NewTicker(min(interval, intakeEvery))
@@ -109,7 +111,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	// heartbeat timeout, nor leave the tickets thinking the feed is down: every page beats and
 	// vouches for the feed while its last read succeeded.
 	beat := func() {
-		activity.RecordHeartbeat(ctx, progress)
+		hb.record(ctx, progress)
 		if progress.LastError == "" {
 			live.vouch(ctx, time.Now())
 		}
@@ -177,7 +179,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 				a.log().Warn("intake failed", "connection", in.Connection, "error", err)
 			}
 		}
-		activity.RecordHeartbeat(ctx, progress)
+		hb.record(ctx, progress)
 		if time.Now().After(deadline) {
 			return nil
 		}

@@ -22,11 +22,15 @@ const feedRunsPerWorkflowRun = 100
 func ConnectionSync(ctx workflow.Context, in ticket.ConnectionSyncInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		// A follower whose worker died is started again elsewhere within seconds (it beats
+		// every few seconds whatever it does), and at most 10 s after the last failed attempt:
+		// it costs the vendor nothing to restart, and while it is down intake stops and
+		// changes wait for per-ticket timers.
+		HeartbeatTimeout: activities.FollowerHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
+			MaximumInterval:    10 * time.Second,
 		},
 		Summary: "follow change feed and intake of " + in.Connection,
 	})
