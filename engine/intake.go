@@ -27,7 +27,8 @@ const maxIntakePages = 10000
 // every open request) and executes what it reports: new requests start tickets, changes and
 // comments signal them. The cursor is saved after each page whose intents all succeeded, so a
 // crash re-reads at most one page, and re-reading is harmless (starts are idempotent on the
-// workflow id, comments on their id). progress, when set, is called after each page.
+// workflow id, comments on their id); a page returned with its read error is kept the same way
+// before the error is reported. progress, when set, is called after each page.
 func (e *Engine) RunIntake(ctx context.Context, conn *connectors.Conn, full bool, progress func(Counts)) (Counts, error) {
 	var total Counts
 	intake, ok := conn.Request.(vendorapi.Intake)
@@ -47,10 +48,11 @@ func (e *Engine) RunIntake(ctx context.Context, conn *connectors.Conn, full bool
 		return total, err
 	}
 	for page := 0; page < maxIntakePages; page++ {
-		res, err := intake.Intake(ctx, cursor, full && page == 0)
-		if err != nil {
-			return fail(fmt.Errorf("read intake of %s: %w", conn.ID, err))
+		res, readErr := intake.Intake(ctx, cursor, full && page == 0)
+		if readErr != nil && len(res.Intents) == 0 && res.Cursor == "" {
+			return fail(fmt.Errorf("read intake of %s: %w", conn.ID, readErr))
 		}
+		// (With readErr, the page holds the progress made before it: kept, then reported.)
 		c, err := e.Execute(ctx, conn, res.Intents)
 		total.Add(c)
 		if progress != nil {
@@ -64,6 +66,9 @@ func (e *Engine) RunIntake(ctx context.Context, conn *connectors.Conn, full bool
 			if err := e.Store.SaveCursor(ctx, conn.ID, IntakeCursor, cursor); err != nil {
 				return fail(fmt.Errorf("save intake cursor: %w", err))
 			}
+		}
+		if readErr != nil {
+			return fail(fmt.Errorf("read intake of %s: %w", conn.ID, readErr))
 		}
 		if !res.More {
 			break

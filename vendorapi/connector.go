@@ -175,7 +175,9 @@ const (
 	IntentSignal IntentKind = "signal"
 )
 
-// IntakePage is one page of a request system's new and changed requests.
+// IntakePage is one page of a request system's new and changed requests. Returned with an
+// error, its intents and cursor (when set) are the progress made before the error: the engine
+// executes and saves them, then reports the error.
 type IntakePage struct {
 	Intents []Intent
 	Cursor  string // resume point for the next call (persisted by the engine)

@@ -1,0 +1,51 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/mocks"
+
+	"github.com/ticketsync/ticketsync/engine"
+	"github.com/ticketsync/ticketsync/internal/testkit"
+	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
+)
+
+// failingIntake gives one page of progress together with a read error, as SeeClickFix's intake
+// does when one issue of a page cannot be read.
+type failingIntake struct{ vendorapi.RequestSystem }
+
+func (failingIntake) Intake(context.Context, string, bool) (vendorapi.IntakePage, error) {
+	return vendorapi.IntakePage{Intents: []vendorapi.Intent{{Kind: vendorapi.IntentSignal, ExternalID: "e1", Signal: ticket.SignalPoke}},
+		Cursor: "after-e1"}, errors.New("issue 2: HTTP 503")
+}
+
+// An intake page returned with an error still counts for what it holds: its intents run and its
+// cursor is saved before the error is reported, so the next pass does not redo them.
+func TestIntakeKeepsTheProgressOfAFailedPage(t *testing.T) {
+	kit := testkit.New(t, testkit.Options{})
+	c := mocks.NewClient(t)
+	c.On("SignalWorkflow", mock.Anything, ticket.WorkflowID(testkit.Connection, "e1"), "", ticket.SignalPoke, mock.Anything).Return(nil).Once()
+	eng := kit.UseTemporal(c)
+	base, err := kit.Registry.Get(testkit.Connection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := *base
+	conn.Request = failingIntake{base.Request}
+	ctx := context.Background()
+	counts, err := eng.RunIntake(ctx, &conn, false, nil)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 503") || counts.Updated != 1 {
+		t.Fatalf("run: %+v %v", counts, err)
+	}
+	if cur, err := kit.Store.GetCursor(ctx, testkit.Connection, engine.IntakeCursor); err != nil || cur != "after-e1" {
+		t.Fatalf("saved cursor %q (%v), want the failed page's", cur, err)
+	}
+	if last, _ := kit.Store.GetCursor(ctx, testkit.Connection, engine.IntakeLastErrorCursor); !strings.Contains(last, "HTTP 503") {
+		t.Fatalf("last error %q", last)
+	}
+}
