@@ -49,3 +49,28 @@ func TestIntakeKeepsTheProgressOfAFailedPage(t *testing.T) {
 		t.Fatalf("last error %q", last)
 	}
 }
+
+// apiNotifier is a request system notified through its vendor's API.
+type apiNotifier struct{ vendorapi.RequestSystem }
+
+func (apiNotifier) NotifiesThroughAPI() bool { return true }
+
+// A new ticket's notifications are retried as vendor calls when its request system is notified
+// through an API, and on the webhook schedule (an hour's cap, the workflow's default) otherwise.
+func TestNotificationRetryCapFollowsTheRequestSystem(t *testing.T) {
+	kit := testkit.New(t, testkit.Options{})
+	eng := kit.UseTemporal(mocks.NewClient(t))
+	base, err := kit.Registry.Get(testkit.Connection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "e1")
+	if in := eng.Input(base, ref, ""); in.DeliveryRetryCap != 0 || in.Generation != ticket.Generation {
+		t.Fatalf("webhook receiver: cap %s, generation %d", in.DeliveryRetryCap, in.Generation)
+	}
+	conn := *base
+	conn.Request = apiNotifier{base.Request}
+	if in := eng.Input(&conn, ref, ""); in.DeliveryRetryCap != vendorapi.MaxRetryInterval {
+		t.Fatalf("API notifier: cap %s, want %s", in.DeliveryRetryCap, vendorapi.MaxRetryInterval)
+	}
+}

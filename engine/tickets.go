@@ -14,6 +14,7 @@ import (
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 // ErrWorkflowClosed means the ticket's workflow has finished: nothing more can be signalled.
@@ -44,8 +45,12 @@ func (e *Engine) Input(conn *connectors.Conn, ref ticket.Ref, mappingVersion str
 	if mappingVersion == "" {
 		mappingVersion = conn.Mapping
 	}
-	return ticket.Input{Ref: ref, MappingVersion: mappingVersion, PollInterval: conn.PollIntervalOr(e.PollInterval),
+	in := ticket.Input{Ref: ref, MappingVersion: mappingVersion, PollInterval: conn.PollIntervalOr(e.PollInterval),
 		EventMaxAge: e.EventMaxAge, Generation: ticket.Generation}
+	if n, ok := conn.Request.(vendorapi.APINotifier); ok && n.NotifiesThroughAPI() {
+		in.DeliveryRetryCap = vendorapi.MaxRetryInterval
+	}
+	return in
 }
 
 // Start starts the ticket's workflow, or does nothing when it already runs (or ran): the

@@ -10,6 +10,22 @@ import (
 // SeeClickFix ↔ Cityworks pair): each is discovered by type assertion like the others in
 // connector.go, and a connector that implements none of them behaves exactly as before.
 
+// MaxRetryInterval caps the backoff between a vendor call's attempts (the workflow's activity
+// retry policy). The backoff grows with every attempt, including those a Retry-After made short:
+// a create that met nine faults in forty seconds (a chaos run) waited over four minutes for its
+// tenth attempt at a 5-minute cap, long after the vendor had recovered. The vendor's load while
+// it is down is bounded by the connection's rate limit, not by this.
+const MaxRetryInterval = time.Minute
+
+// APINotifier is implemented by request systems whose Notify calls the vendor's API (Cubu,
+// SeeClickFix, Cyprexx) rather than posting a webhook to a receiver: their notifications are
+// retried as vendor calls, at most MaxRetryInterval apart, instead of on the webhook schedule
+// (10 s × 2ⁿ up to an hour, contracts/portal.md). A photo relay retried an hour later held a
+// Cyprexx completion back as long (chaos run).
+type APINotifier interface {
+	NotifiesThroughAPI() bool
+}
+
 // CreateNotes is implemented by work systems whose create makes decisions the ticket's timeline
 // should show (e.g. "reverse geocoding failed; the reporter's address was used"). CreateRemote
 // calls CreateWithNotes instead of Create and records each note as a ticket.note event.

@@ -12,7 +12,6 @@ import (
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
-	"github.com/ticketsync/ticketsync/workflows"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -115,7 +114,7 @@ func TestLongTextTruncatedForTheWorxHubAndKeptOnTimeline(t *testing.T) {
 	}
 }
 
-// A create that keeps failing is retried at most MaxVendorRetryInterval apart, however many
+// A create that keeps failing is retried at most vendorapi.MaxRetryInterval apart, however many
 // attempts failed before: the ticket reaches the work system soon after the vendor recovers.
 func TestCreateRetriesStayAtMostAMinuteApart(t *testing.T) {
 	h := newHarness(t, "req-backoff")
@@ -136,8 +135,8 @@ func TestCreateRetriesStayAtMostAMinuteApart(t *testing.T) {
 		t.Fatalf("%d create attempts; status at 5 min %q, want Requested after the 10th", len(attempts), created.Status)
 	}
 	for i := 1; i < len(attempts); i++ {
-		if gap := attempts[i].Sub(attempts[i-1]); gap > workflows.MaxVendorRetryInterval+time.Second {
-			t.Fatalf("attempt %d came %s after the one before, more than %s", i+1, gap, workflows.MaxVendorRetryInterval)
+		if gap := attempts[i].Sub(attempts[i-1]); gap > vendorapi.MaxRetryInterval+time.Second {
+			t.Fatalf("attempt %d came %s after the one before, more than %s", i+1, gap, vendorapi.MaxRetryInterval)
 		}
 	}
 	if n := len(h.kit.TWH.Requests()); n != 1 {

@@ -19,6 +19,15 @@ func (r *run) eventMaxAge() time.Duration {
 	return DefaultEventMaxAge
 }
 
+// deliveryRetryCap: an hour between a webhook's attempts (contracts/portal.md), the vendor-call
+// cap for request systems notified through their API (ticket.Input.DeliveryRetryCap).
+func (r *run) deliveryRetryCap() time.Duration {
+	if r.in.DeliveryRetryCap > 0 {
+		return r.in.DeliveryRetryCap
+	}
+	return time.Hour
+}
+
 // deliveryLoop sends outbox events to the request system in order, one at a time, in its own
 // coroutine so delivery retries never block polling.
 func (r *run) deliveryLoop(ctx workflow.Context) {
@@ -41,7 +50,7 @@ func (r *run) deliveryLoop(ctx workflow.Context) {
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval:    10 * time.Second,
 				BackoffCoefficient: 2,
-				MaximumInterval:    time.Hour,
+				MaximumInterval:    r.deliveryRetryCap(),
 			},
 			Summary: "deliver " + ev.Type + " to request system",
 		})

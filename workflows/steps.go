@@ -35,13 +35,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// MaxVendorRetryInterval caps the backoff between a vendor call's attempts. The backoff grows
-// with every attempt, including those a Retry-After made short: a create that met nine faults
-// in forty seconds (a chaos run) waited over four minutes for its tenth attempt at a 5-minute
-// cap, long after the vendor had recovered. The vendor's load while it is down is bounded by
-// the connection's rate limit, not by this.
-const MaxVendorRetryInterval = time.Minute
-
 func vendorActivityOptions(summary string, scheduleToClose time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
@@ -49,7 +42,7 @@ func vendorActivityOptions(summary string, scheduleToClose time.Duration) workfl
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumInterval:    MaxVendorRetryInterval,
+			MaximumInterval:    vendorapi.MaxRetryInterval,
 		},
 		Summary: summary,
 	}

@@ -11,6 +11,9 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
+// NotifiesThroughAPI implements vendorapi.APINotifier: notifications are calls to its API.
+func (c *Connector) NotifiesThroughAPI() bool { return true }
+
 // Notify implements vendorapi.RequestSystem. Cubu's S2S API can resolve a case as an agent and
 // nothing else that fits: it has no call to add a note, set a field or set an arbitrary status
 // on a case (contracts/cubu.md). So exactly one thing reaches Cubu: when the ticket closes

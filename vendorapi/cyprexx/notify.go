@@ -13,6 +13,9 @@ import (
 	"github.com/ticketsync/ticketsync/vendorapi/pruvan"
 )
 
+// NotifiesThroughAPI implements vendorapi.APINotifier: notifications are calls to its API.
+func (r *RequestSystem) NotifiesThroughAPI() bool { return true }
+
 // Notify is the ticket's voice towards Cyprexx, which has no status or comment channel for
 // vendors: what it takes is the crew's output. Every notification first relays what Pruvan
 // uploaded and Cyprexx does not have yet (photos, then surveys, in arrival order). The

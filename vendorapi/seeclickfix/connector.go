@@ -172,6 +172,9 @@ func (c *Connector) peer() vendorapi.WorkSystem {
 	return c.work
 }
 
+// NotifiesThroughAPI implements vendorapi.APINotifier: notifications are calls to its API.
+func (c *Connector) NotifiesThroughAPI() bool { return true }
+
 // Notify turns a ticket's notification into SeeClickFix's calls, idempotently:
 //   - status_changed to InProgress or OnHold acknowledges the issue (with acknowledgeComment);
 //     an issue already acknowledged, closed or archived is left as it is;
