@@ -172,13 +172,16 @@ func start(ctx context.Context, o Options, faults *faultCounts) (*stack, error) 
 	if err := os.WriteFile(filepath.Join(s.dir, "codec-keys"), []byte(keyEntry+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	// The portal's retries are capped at 30 s instead of the webhook schedule's hour: a
+	// delivery that met faults through minutes of them would otherwise wait longer than a run
+	// settles.
 	connFile := filepath.Join(s.dir, "connections.yaml")
 	yaml := fmt.Sprintf(`tenants:
   - {id: %s, name: Chaos Living, apiKeys: [%q]}
 connections:
   - id: %s
     tenant: %s
-    requestSystem: {kind: portal, url: %q, secret: %q}
+    requestSystem: {kind: portal, url: %q, secret: %q, retryMaxInterval: 30s}
     workSystem: {kind: theworxhub, baseUrl: %q, clientId: %s, clientSecret: %q, webhookSecret: %q, rateLimit: 100000}
     mapping: theworxhub-v1
   - id: %s

@@ -73,6 +73,10 @@ type RequestSystem struct {
 	// RateLimit overrides the vendor's documented calls per minute for this connection; the
 	// limit holds across every worker and API process (0 = the vendor's default).
 	RateLimit int `yaml:"rateLimit" json:"rateLimit,omitempty"`
+	// RetryMaxInterval caps the backoff between a notification's attempts for new tickets
+	// (10 s to 1 h; default 1 h for webhooks, as contracts/portal.md says, 1 min for request
+	// systems notified through their API).
+	RetryMaxInterval Duration `yaml:"retryMaxInterval" json:"retryMaxInterval,omitempty"`
 }
 
 // CubuS2S is Cubu's server-to-server API access (resolve calls, before-hook fields).

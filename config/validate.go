@@ -157,6 +157,9 @@ func (c *checker) connection(p string, conn *Connection, tenants, seen map[strin
 
 func (c *checker) requestSystem(p string, r RequestSystem) {
 	c.interval(p+".pollInterval", r.PollInterval)
+	if d := r.RetryMaxInterval.Duration; d != 0 && (d < 10*time.Second || d > time.Hour) {
+		c.add(p+".retryMaxInterval", "%s is out of range: from 10s to 1h", d)
+	}
 	if !c.required(p+".kind", r.Kind) {
 		return
 	}

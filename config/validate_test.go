@@ -75,6 +75,8 @@ func TestValidateRules(t *testing.T) {
 		{"connection id charset", func(f *File) { f.Connections[0].ID = "Portal TWH" }, "connections[0].id", "lower-case"},
 		{"connection id unique", func(f *File) { f.Connections[3].ID = "portal-twh" }, "connections[3].id", "duplicate"},
 		{"connection tenant required", func(f *File) { f.Connections[0].Tenant = "" }, "connections[0].tenant", "required"},
+		{"retry cap too short", func(f *File) { f.Connections[0].RequestSystem.RetryMaxInterval = Duration{time.Second} }, "connections[0].requestSystem.retryMaxInterval", "from 10s to 1h"},
+		{"retry cap too long", func(f *File) { f.Connections[0].RequestSystem.RetryMaxInterval = Duration{2 * time.Hour} }, "connections[0].requestSystem.retryMaxInterval", "from 10s to 1h"},
 		{"connection tenant defined", func(f *File) { f.Connections[0].Tenant = "nobody" }, "connections[0].tenant", "not defined"},
 		{"request kind required", func(f *File) { f.Connections[0].RequestSystem.Kind = "" }, "connections[0].requestSystem.kind", "required"},
 		{"request kind known", func(f *File) { f.Connections[0].RequestSystem.Kind = "zendesk" }, "connections[0].requestSystem.kind", "portal, seeclickfix, cubu, cyprexx"},

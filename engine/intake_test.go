@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/internal/testkit"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -72,5 +74,10 @@ func TestNotificationRetryCapFollowsTheRequestSystem(t *testing.T) {
 	conn.Request = apiNotifier{base.Request}
 	if in := eng.Input(&conn, ref, ""); in.DeliveryRetryCap != vendorapi.MaxRetryInterval {
 		t.Fatalf("API notifier: cap %s, want %s", in.DeliveryRetryCap, vendorapi.MaxRetryInterval)
+	}
+	// The connection's requestSystem.retryMaxInterval decides when set.
+	conn.Config.RequestSystem.RetryMaxInterval = config.Duration{Duration: 30 * time.Second}
+	if in := eng.Input(&conn, ref, ""); in.DeliveryRetryCap != 30*time.Second {
+		t.Fatalf("configured: cap %s, want 30s", in.DeliveryRetryCap)
 	}
 }

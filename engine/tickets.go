@@ -50,6 +50,9 @@ func (e *Engine) Input(conn *connectors.Conn, ref ticket.Ref, mappingVersion str
 	if n, ok := conn.Request.(vendorapi.APINotifier); ok && n.NotifiesThroughAPI() {
 		in.DeliveryRetryCap = vendorapi.MaxRetryInterval
 	}
+	if d := conn.Config.RequestSystem.RetryMaxInterval.Duration; d > 0 {
+		in.DeliveryRetryCap = d
+	}
 	return in
 }
 

@@ -19,9 +19,9 @@ type Input struct {
 	PollInterval time.Duration `json:"pollInterval,omitempty"`
 	// EventMaxAge bounds the delivery retries of one event; 0 means the workflow's default.
 	EventMaxAge time.Duration `json:"eventMaxAge,omitempty"`
-	// DeliveryRetryCap caps the backoff between a notification's attempts: vendorapi's
-	// MaxRetryInterval for a request system notified through its API, 0 for the webhook
-	// schedule's hour.
+	// DeliveryRetryCap caps the backoff between a notification's attempts: the connection's
+	// requestSystem.retryMaxInterval, else vendorapi's MaxRetryInterval for a request system
+	// notified through its API, else 0 for the webhook schedule's hour.
 	DeliveryRetryCap time.Duration `json:"deliveryRetryCap,omitempty"`
 	// Generation is the workflow code generation that started the ticket (the package's
 	// Generation then): the behaviour changes it already had are not versioned per run. 0 =
