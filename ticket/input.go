@@ -8,7 +8,7 @@ import (
 
 // Generation is the Ticket workflow's code generation: new tickets start with it, and take every
 // behaviour change of a generation ≤ it without a GetVersion marker (workflows.changeGenerations).
-const Generation = 1
+const Generation = 2
 
 // Input starts a Ticket workflow. On continue-as-new State carries everything over.
 type Input struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 )
@@ -70,5 +71,34 @@ func TestSearchAttributesAreUpsertedOnlyWhenTheyChange(t *testing.T) {
 	want := []string{"Requested TicketRemoteId,TicketStatus", "Canceled TicketStatus"}
 	if !slices.Equal(upserts, want) {
 		t.Fatalf("upserts %q, want %q", upserts, want)
+	}
+}
+
+// A finished ticket's last read-model write is forced and versioned past anything a workflow
+// task lost to a crash could have written (whose writes the store would otherwise keep): the
+// row ends with the final status whatever was written before.
+func TestFinishedTicketsLastWriteWinsOverALostTasksWrites(t *testing.T) {
+	h := newHarness(t, "req-final-sync")
+	var last activities.SyncInput
+	h.env.OnActivity("SyncTicket", mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SyncInput) error {
+		if in.Version == 2 {
+			// A lost task's write: a later version than this run's next syncs, older content.
+			lost := in
+			lost.Version, lost.Status = 900, ticket.InProgress
+			if err := h.kit.Activities.SyncTicket(ctx, lost); err != nil {
+				return err
+			}
+		}
+		last = in
+		return h.kit.Activities.SyncTicket(ctx, in)
+	})
+	h.at(time.Minute, func() { h.env.SignalWorkflow(ticket.SignalCancel, nil) })
+	res := h.run()
+	row, err := h.kit.Store.GetTicketAnyTenant(context.Background(), h.in.Ref.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != ticket.Canceled || row.Status != ticket.Canceled || last.Status != ticket.Canceled || last.Version < 1000 {
+		t.Fatalf("result %s, row %s, last sync %s v%d", res.Status, row.Status, last.Status, last.Version)
 	}
 }

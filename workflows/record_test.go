@@ -169,17 +169,17 @@ func TestRecordPatchAndLateCancel(t *testing.T) {
 	r.keep("ticket-patch-v3.json", r.patchAndLateCancel("record-patch"))
 }
 
-// Generation 1 (ticket.Generation): the same life from a ticket the engine started now takes
-// every change id's new branch without a single version marker.
-func TestRecordGeneration1(t *testing.T) {
+// The current generation (ticket.Generation): the same life from a ticket the engine started
+// now takes every change id's new branch without a single version marker.
+func TestRecordCurrentGeneration(t *testing.T) {
 	r := newRecorder(t)
-	hist := r.patchAndLateCancel("record-generation1")
+	hist := r.patchAndLateCancel("record-generation")
 	for _, ev := range hist.Events {
 		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "Version" {
 			t.Fatalf("event %d: a version marker in a generation-%d history", ev.GetEventId(), ticket.Generation)
 		}
 	}
-	r.keep("ticket-generation1-patch.json", hist)
+	r.keep(fmt.Sprintf("ticket-generation%d-patch.json", ticket.Generation), hist)
 }
 
 func (r *recorder) patchAndLateCancel(ext string) *historypb.History {
@@ -285,4 +285,18 @@ func TestRecordCancelReadsOn(t *testing.T) {
 		return s.Status == ticket.Canceled && s.Events.Delivered == 123
 	})
 	r.keep("ticket-cancel-reads-on-v1.json", r.history(ref, ""))
+}
+
+// final-sync (recorded at generation 1, before ticket.Generation had it): the request is
+// completed; the finished ticket's last write is forced past any lost task's version.
+func TestRecordFinalSync(t *testing.T) {
+	r := newRecorder(t)
+	ref := r.create("record-final-sync", r.request())
+	wr := r.remote()
+	r.waitState(ref, "the request created", func(s ticket.State) bool { return s.RemoteID != "" })
+	if _, err := r.kit.TWH.Transition(wr.ID, twhsim.StatusCompleted, &twhsim.FeedbackInput{Text: "Done.", Author: "J. Rivera", VisibleToRequestor: true}, true); err != nil {
+		t.Fatal(err)
+	}
+	r.signal(ref, ticket.SignalPoke, nil)
+	r.keep(fmt.Sprintf("ticket-final-sync-v%d.json", ticket.Generation), r.history(ref, ""))
 }

@@ -67,7 +67,17 @@ const (
 	// returns, or no room in the outbox) reads the rest before the ticket ends Canceled,
 	// instead of ending without it. History ticket-cancel-reads-on-v1.
 	changeCancelReadsOn = "cancel-reads-on"
+	// changeFinalSync: a finished ticket's last read-model write is forced, its version moved
+	// past any a crashed workflow task could have written (finish). History
+	// ticket-final-sync-v1.
+	changeFinalSync = "final-sync"
 )
+
+// finalSyncVersionGap moves the last write of a finished ticket past every version a workflow
+// task lost to a crash could have written: its local activities ran (and wrote the row), its
+// result was never recorded, and its retry may sync fewer times, at versions the store then
+// ignores as stale — a chaos run left three Done tickets showing InProgress for good.
+const finalSyncVersionGap = 1000
 
 // changeGenerations maps every change id to the code generation that has it
 // (ticket.Generation). A ticket started by generation g takes the new branch of every change id
@@ -81,7 +91,7 @@ var changeGenerations = map[string]int{
 	changeQuietPoll: 1, changeFeedAwarePoll: 1, changeRemapSignal: 1, changeBoundedState: 1,
 	changeLosslessHandover: 1, changeEndpointWait: 1, changeFinishClean: 1, changeRequestPatch: 1,
 	changeRelaxedSafetyNet: 1, changeSkipSeenPoke: 1, changeFeedbackAfterRequested: 1,
-	changeQuietSearchAttributes: 1, changeCancelReadsOn: 1,
+	changeQuietSearchAttributes: 1, changeCancelReadsOn: 1, changeFinalSync: 2,
 }
 
 // ChangeIDs are the workflow's change ids (for the replay tests).
@@ -289,6 +299,10 @@ func (r *run) finish(ctx workflow.Context) error {
 		if err := r.sync(ctx); err != nil {
 			return err
 		}
+	}
+	if r.version(ctx, changeFinalSync) >= 1 {
+		r.s.Version += finalSyncVersionGap
+		r.changed()
 	}
 	return r.sync(ctx)
 }
