@@ -37,22 +37,7 @@ func (a *Activities) SyncCatalog(ctx context.Context, in CatalogInput) (CatalogO
 	if err != nil {
 		return CatalogOutput{}, err
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(catalogHeartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
+	defer beatWhile(ctx, catalogHeartbeat, activity.RecordHeartbeat, nil)()
 	counts, n, err := a.Engine.SyncCatalog(ctx, conn)
 	out := CatalogOutput{Categories: n, Counts: counts}
 	if errors.Is(err, engine.ErrNoCapability) {
