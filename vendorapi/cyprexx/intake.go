@@ -55,7 +55,12 @@ func (r *RequestSystem) Intake(ctx context.Context, cursor string, full bool) (v
 		cur.Since = saved
 	}
 	if cur.Since.IsZero() {
-		cur.Full = true // the very first run imports every active work order
+		// The very first run (or the watermark was lost) imports every active work order.
+		start, err := r.firstWatermark(ctx)
+		if err != nil {
+			return vendorapi.IntakePage{}, err
+		}
+		cur.Since, cur.Full = start, true
 	}
 	page, err := r.readPage(ctx, cur)
 	if IsInvalidCursor(err) && cur.Page != "" {
@@ -83,8 +88,8 @@ func (r *RequestSystem) Intake(ctx context.Context, cursor string, full bool) (v
 	}
 	next := intakeCursor{Since: cur.Since, Page: page.NextCursor, Full: cur.Full && page.NextCursor != ""}
 	// A Refresh moves the watermark page by page (the feed is ordered by updatedAt); a Full
-	// Refresh sets it only when there was none yet, once it has seen everything.
-	if !cur.Full || saved.IsZero() {
+	// Refresh keeps it, or sets the first one once it has seen everything.
+	if !cur.Full {
 		next.Since = latest
 	}
 	if next.Since.After(saved) && (!cur.Full || page.NextCursor == "") {
@@ -94,6 +99,29 @@ func (r *RequestSystem) Intake(ctx context.Context, cursor string, full bool) (v
 	}
 	out.Cursor, out.More = next.String(), page.NextCursor != ""
 	return out, nil
+}
+
+// watermarkSkew allows for the difference between our clock and Cyprexx's.
+const watermarkSkew = 10 * time.Minute
+
+// firstWatermark is where Refresh starts after the first Full Refresh: before that run, and
+// before the oldest ticket pushes may already have opened. A Full Refresh lists only active
+// work orders, so starting at the newest of them (or at a push-started order's last change)
+// would skip every order that was cancelled meanwhile: its ticket would never hear of it.
+func (r *RequestSystem) firstWatermark(ctx context.Context) (time.Time, error) {
+	pv, err := r.peer()
+	if err != nil {
+		return time.Time{}, err
+	}
+	start := time.Now()
+	open, err := pv.FirstOpen(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !open.IsZero() && open.Before(start) {
+		start = open
+	}
+	return start.Add(-watermarkSkew).UTC().Truncate(time.Millisecond), nil
 }
 
 func (r *RequestSystem) readPage(ctx context.Context, cur intakeCursor) (Page, error) {

@@ -2,14 +2,17 @@ package cyprexx_test
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/store"
 	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi/cyprexx"
 	csim "github.com/ticketsync/ticketsync/vendorapi/cyprexx/sim"
+	"github.com/ticketsync/ticketsync/vendorapi/pruvan"
 )
 
 // Refresh and Full Refresh through the engine, as `ticketsync connections refresh <id>
@@ -119,5 +122,50 @@ func TestRefreshSurvivesExpiredCursors(t *testing.T) {
 	rows, _, err := p.st.ListTickets(p.ctx, store.TicketFilter{Tenant: pairTenant, Connection: pairConn})
 	if err != nil || len(rows) != 5 {
 		t.Fatalf("%d tickets, want 5 (%v)", len(rows), err)
+	}
+}
+
+// Pushes may open tickets before the connection's intake ever ran (it failed, or ran late).
+// The first run is a Full Refresh, which lists active orders only: an order whose ticket a
+// push opened and whose cancel push was lost must still reach its ticket through the next
+// Refresh (a chaos run found the first watermark set to the newest active order, past it).
+func TestFirstRefreshStartsBeforeTicketsPushesOpened(t *testing.T) {
+	p := newPair(t, pairOpts{callback: true})
+	for _, c := range p.req.Validate(p.ctx) {
+		if !c.OK {
+			t.Fatalf("check failed: %+v", c)
+		}
+	}
+	gone, kept := p.issue(nil), p.issue(nil)
+	p.cx.WaitPushes()
+	if p.starts() != 2 {
+		t.Fatalf("pushes started %d tickets, want 2", p.starts())
+	}
+	p.cx.SetFaults(csim.Faults{PushDropRate: 1})
+	if _, err := p.cx.Cancel(gone.WorkOrderID); err != nil {
+		t.Fatal(err)
+	}
+	// Another order changes after the cancel (Cyprexx's times are in milliseconds): the newest
+	// active order, where the first watermark used to land.
+	time.Sleep(5 * time.Millisecond)
+	if _, err := p.cx.Update(kept.WorkOrderID, json.RawMessage(`{"note":"Side gate"}`)); err != nil {
+		t.Fatal(err)
+	}
+	p.cx.WaitPushes()
+	if s := p.signals(gone.WorkOrderID); slices.Contains(s, ticket.SignalCancel) {
+		t.Fatalf("the cancel's push was to be lost: %v", s)
+	}
+
+	if c := p.refresh(false); c.Unchanged+c.Updated != 1 || c.Failed != 0 {
+		t.Fatalf("first run (Full Refresh: the one active order): %+v", c)
+	}
+	if c := p.refresh(false); c.Updated < 1 || c.Failed != 0 {
+		t.Fatalf("the Refresh after it: %+v", c)
+	}
+	if s := p.signals(gone.WorkOrderID); !slices.Contains(s, ticket.SignalCancel) {
+		t.Fatalf("the cancelled order's ticket was never cancelled: %v", s)
+	}
+	if r := p.get(gone.WorkOrderID + "-Grass Cut"); r.Status != pruvan.StatusCancelled {
+		t.Fatalf("the project is %q, want it closed as %s", r.Status, pruvan.StatusCancelled)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,7 +165,7 @@ func (o *order) addNotes(texts []string, at time.Time) []string {
 	var added []string
 	for _, t := range texts {
 		id := noteID(o.ExternalID, t)
-		if containsFunc(o.Notes, func(n Note) bool { return n.ID == id }) {
+		if slices.ContainsFunc(o.Notes, func(n Note) bool { return n.ID == id }) {
 			continue
 		}
 		o.Notes = append(o.Notes, Note{ID: id, Text: t, At: at.UTC()})
@@ -178,15 +179,6 @@ func sameJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
-}
-
-func containsFunc[T any](s []T, f func(T) bool) bool {
-	for _, v := range s {
-		if f(v) {
-			return true
-		}
-	}
-	return false
 }
 
 // Published says what a Publish did.
@@ -278,6 +270,28 @@ func (w *WorkSystem) IsPublished(ctx context.Context, externalID string) (bool, 
 	}
 	_, ok, err := rs.Get(ctx, collOrder, externalID)
 	return ok, storeErr("find project", err)
+}
+
+// FirstOpen is when the oldest project still open in the book was first published (zero when
+// none is open). A request system's first Full Refresh lists only active orders: its
+// watermark must start before the tickets pushes may already have opened, or an order that
+// ended meanwhile would never reach its ticket.
+func (w *WorkSystem) FirstOpen(ctx context.Context) (time.Time, error) {
+	rs, err := w.records()
+	if err != nil {
+		return time.Time{}, err
+	}
+	recs, err := rs.List(ctx, collOrder, time.Time{})
+	if err != nil {
+		return time.Time{}, storeErr("list projects", err)
+	}
+	for _, rec := range recs { // oldest created first
+		var o order
+		if json.Unmarshal(rec.Value, &o) == nil && o.Closed == "" {
+			return rec.CreatedAt, nil
+		}
+	}
+	return time.Time{}, nil
 }
 
 // index records workOrderNumber → the request system's id (Pruvan's calls name projects by
