@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -61,8 +62,12 @@ type Options struct {
 	Concurrency      int    // concurrent creates and ceiling starts (default 32)
 	WorkflowPollers  int    // worker workflow-task pollers (default 8, the dev stack's)
 	MemProfile       string // heap profile written at the end, before the stack stops
-	Progress         io.Writer
-	Logger           *slog.Logger
+	// WorkerCommand, when set, runs the worker as a child process (--worker-process: the
+	// ticketsync binary's `worker`; the run sets its environment) with Temporal's data on
+	// disk, so the worker's RSS and CPU are measured apart from the server's.
+	WorkerCommand func() *exec.Cmd
+	Progress      io.Writer
+	Logger        *slog.Logger
 }
 
 // Defaults fills zero values.

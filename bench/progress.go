@@ -89,8 +89,13 @@ func (p *progress) line() string {
 	rn.tr.mu.Lock()
 	pending, arrivals := len(rn.tr.pending), rn.tr.arrivals
 	rn.tr.mu.Unlock()
-	return fmt.Sprintf("[%s %s] tickets %d/%d remote, %d requested | events %d, changes in flight %d | vendor calls %d | RSS %s, CPU %.0fs",
+	line := fmt.Sprintf("[%s %s] tickets %d/%d remote, %d requested | events %d, changes in flight %d | vendor calls %d | RSS %s, CPU %.0fs",
 		phase, time.Since(since).Round(time.Second), created, rn.o.Tickets, requested, arrivals, pending, calls, mib(res.RSSBytes), res.CPUSeconds)
+	if rn.e != nil && rn.e.worker != nil {
+		w := rn.e.worker.sample()
+		line += fmt.Sprintf(" | worker RSS %s, CPU %.0fs", mib(w.RSSBytes), w.CPUSeconds)
+	}
+	return line
 }
 
 func (p *progress) print() {

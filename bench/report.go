@@ -159,7 +159,18 @@ type ResourceReport struct {
 	RSSPerOpenTicket float64   `json:"rssBytesPerOpenTicket"` // (after quiet − idle) / N
 	StoreBytes       int64     `json:"storeBytes"`
 	StorePerTicket   float64   `json:"storeBytesPerTicket"`
-	Note             string    `json:"note"`
+	// Worker is the worker process's own, when it runs apart (--worker-process).
+	Worker *WorkerResources `json:"worker,omitempty"`
+	Note   string           `json:"note"`
+}
+
+// WorkerResources samples the worker child process at the same milestones.
+type WorkerResources struct {
+	Idle             Resources `json:"idle"`
+	AfterCreate      Resources `json:"afterCreate"`
+	End              Resources `json:"end"`
+	RSSPerOpenTicket float64   `json:"rssBytesPerOpenTicket"` // (end − idle) / N
+	Restarts         int64     `json:"restarts"`              // worker exits the bench restarted (0 in a healthy run)
 }
 
 // Comparison is one figure next to its baseline.
@@ -237,7 +248,11 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| window (bench time) | %.0f s over %d open tickets |\n", q.WindowSeconds, q.OpenTickets)
 	}
 	res := r.Resources
-	fmt.Fprintf(&b, "\n| Resources (one process: Temporal server + worker + API + simulators) | value |\n|---|---:|\n")
+	title := "one process: Temporal server + worker + API + simulators"
+	if res.Worker != nil {
+		title = "this process: Temporal server + API + simulators; the worker apart, below"
+	}
+	fmt.Fprintf(&b, "\n| Resources (%s) | value |\n|---|---:|\n", title)
 	fmt.Fprintf(&b, "| RSS idle / after create / end | %s / %s / %s |\n", mib(res.Idle.RSSBytes), mib(res.AfterCreate.RSSBytes), mib(res.End.RSSBytes))
 	fmt.Fprintf(&b, "| peak RSS | %s |\n", mib(res.End.PeakRSSBytes))
 	fmt.Fprintf(&b, "| at the end: Go heap / goroutine stacks / outside Go (SQLite) | %s / %s / %s (%d goroutines) |\n",
@@ -245,6 +260,14 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "| RSS per open ticket | %s KiB |\n", num(res.RSSPerOpenTicket/1024))
 	fmt.Fprintf(&b, "| CPU seconds (whole run) | %s |\n", num(res.End.CPUSeconds))
 	fmt.Fprintf(&b, "| store size | %s (%s bytes per ticket) |\n", mib(res.StoreBytes), num(res.StorePerTicket))
+	if w := res.Worker; w != nil {
+		fmt.Fprintf(&b, "\n| Worker process (`ticketsync worker`, apart) | value |\n|---|---:|\n")
+		fmt.Fprintf(&b, "| worker RSS idle / after create / end | %s / %s / %s |\n", mib(w.Idle.RSSBytes), mib(w.AfterCreate.RSSBytes), mib(w.End.RSSBytes))
+		fmt.Fprintf(&b, "| worker peak RSS | %s |\n", mib(w.End.PeakRSSBytes))
+		fmt.Fprintf(&b, "| worker RSS per open ticket | %s KiB |\n", num(w.RSSPerOpenTicket/1024))
+		fmt.Fprintf(&b, "| worker CPU seconds (whole run) | %s |\n", num(w.End.CPUSeconds))
+		fmt.Fprintf(&b, "| worker restarts | %d |\n", w.Restarts)
+	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.Notes {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -76,17 +76,22 @@ func milestone() Resources {
 	return r
 }
 
-// sampleResources reads /proc/self/status (RSS) and getrusage (CPU).
-func sampleResources() Resources {
+// sampleResources is this process's RSS and CPU.
+func sampleResources() Resources { return procSample("self") }
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on Linux's every
+// mainstream architecture (sysconf is out of reach without cgo).
+const clockTicks = 100
+
+// procSample reads /proc/<pid>/status (RSS, peak RSS) and /proc/<pid>/stat (user + system CPU).
+func procSample(pid string) Resources {
 	var r Resources
-	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+	dir := filepath.Join("/proc", pid)
+	if data, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
 			f := strings.Fields(v)
-			if len(f) == 0 {
+			if !ok || len(f) == 0 {
 				continue
 			}
 			n, _ := strconv.ParseInt(f[0], 10, 64)
@@ -98,14 +103,19 @@ func sampleResources() Resources {
 			}
 		}
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		r.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+	if data, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+		// The command name (field 2) may hold spaces: count from the closing parenthesis.
+		if i := strings.LastIndexByte(string(data), ')'); i > 0 {
+			f := strings.Fields(string(data[i+1:]))
+			if len(f) > 12 { // state is field 3, utime 14, stime 15
+				ut, _ := strconv.ParseFloat(f[11], 64)
+				st, _ := strconv.ParseFloat(f[12], 64)
+				r.CPUSeconds = (ut + st) / clockTicks
+			}
+		}
 	}
 	return r
 }
-
-func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // storeBytes is the size of the ticketsync store: SQLite's pages, or PostgreSQL's tables in
 // the run's schema.

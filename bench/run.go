@@ -47,6 +47,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rn.prog = newProgress(o.Progress, rn)
 	defer rn.prog.stop()
 	rn.r.Resources.Idle = milestone()
+	if e.worker != nil {
+		rn.r.Resources.Worker = &WorkerResources{Idle: e.worker.sample()}
+	}
 	err = rn.play(ctx)
 	rn.finish(ctx)
 	return rn.r, err
@@ -66,6 +69,9 @@ func (rn *runner) play(ctx context.Context) error {
 		return fmt.Errorf("create: %w", err)
 	}
 	rn.r.Resources.AfterCreate = milestone()
+	if w := rn.r.Resources.Worker; w != nil {
+		w.AfterCreate = rn.e.worker.sample()
+	}
 	n := min(o.HistorySample, len(rn.exts)/2)
 	rn.sample, rn.changes = rn.exts[:n], rn.exts[n:]
 	st, err := newStaff(rn.e.twh, rn.tr, rn.changes, 42)
@@ -264,7 +270,7 @@ func (rn *runner) quiet(ctx context.Context) error {
 	reads0 := rn.e.twhDoor.readsOf(sampleRemotes)
 	calls0, _ := rn.e.twhDoor.counts()
 	sim0 := rn.e.twh.Stats().APICalls
-	cpu0 := sampleResources().CPUSeconds
+	cpu0 := rn.cpuSeconds()
 	t0 := time.Now()
 	if err := sleep(ctx, window); err != nil {
 		return err
@@ -272,7 +278,7 @@ func (rn *runner) quiet(ctx context.Context) error {
 	w := time.Since(t0).Seconds()
 	calls1, _ := rn.e.twhDoor.counts()
 	q.SimAPICalls = int64(rn.e.twh.Stats().APICalls - sim0)
-	q.CPUSeconds = sampleResources().CPUSeconds - cpu0
+	q.CPUSeconds = rn.cpuSeconds() - cpu0
 	reads1 := rn.e.twhDoor.readsOf(sampleRemotes)
 	q.WindowSeconds = w
 	q.Calls = calls1.Sub(calls0)
@@ -357,7 +363,7 @@ func (rn *runner) drain() time.Duration {
 func (rn *runner) playPhase(ctx context.Context, name, desc string, d, drain time.Duration, tr *tracker) (PhaseResult, error) {
 	rn.prog.enter(name)
 	calls0, _ := rn.e.twhDoor.counts()
-	cpu0 := sampleResources().CPUSeconds
+	cpu0 := rn.cpuSeconds()
 	t0 := time.Now()
 	made, skipped, err := rn.staff.play(ctx, tr, name, rn.o.ChangeRate, d)
 	if err != nil {
@@ -373,7 +379,7 @@ func (rn *runner) playPhase(ctx context.Context, name, desc string, d, drain tim
 	calls1, _ := rn.e.twhDoor.counts()
 	res := PhaseResult{Name: name, Description: desc, Seconds: time.Since(t0).Seconds(), Changes: made, Skipped: skipped,
 		Lost: lost, Latency: summarize(tr.latenciesOf(name)), Calls: calls1.Sub(calls0),
-		CPUSeconds: sampleResources().CPUSeconds - cpu0}
+		CPUSeconds: rn.cpuSeconds() - cpu0}
 	if made > 0 {
 		res.GetsPerChange = float64(res.Calls[OpGet]) / float64(made)
 	}
@@ -434,6 +440,15 @@ func (rn *runner) finish(ctx context.Context) {
 			rn.note("heap profile not written: %v", err)
 		}
 	}
+	if w := r.Resources.Worker; w != nil {
+		w.End, w.Restarts = rn.e.worker.sample(), rn.e.worker.restarts.Load()
+		if len(rn.exts) > 0 {
+			w.RSSPerOpenTicket = float64(w.End.RSSBytes-w.Idle.RSSBytes) / float64(len(rn.exts))
+		}
+		if w.Restarts > 0 {
+			rn.note("the worker process exited %d times (restarted; its log was in the run's directory)", w.Restarts)
+		}
+	}
 	if len(rn.exts) > 0 {
 		r.Resources.RSSPerOpenTicket = float64(r.Resources.End.RSSBytes-r.Resources.Idle.RSSBytes) / float64(len(rn.exts))
 	}
@@ -446,6 +461,9 @@ func (rn *runner) finish(ctx context.Context) {
 		rn.note("store size not read: %v", err)
 	}
 	r.Resources.Note = "one process holds the Temporal server (in-memory SQLite), the worker, the API and the bench's simulators, as `ticketsync dev` runs them; RSS per open ticket is (end − idle) / tickets"
+	if r.Resources.Worker != nil {
+		r.Resources.Note = "this process holds the Temporal server (SQLite on disk), the API and the bench's simulators; the worker runs apart as `ticketsync worker` (worker); CPU figures of phases add both; RSS per open ticket is (end − idle) / tickets"
+	}
 	r.Comparisons = rn.comparisons()
 }
 

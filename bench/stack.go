@@ -43,6 +43,7 @@ type env struct {
 	portalURL string
 	servers   []*http.Server
 	stack     *devstack.Stack
+	worker    *workerProc // nil: the worker runs in this process
 	apiKey    string
 	// clientSecret is TheWorxHub's OAuth secret (the naive poller uses the same client).
 	clientSecret string
@@ -153,6 +154,10 @@ connections:
 	so := devstack.Options{Ephemeral: true, ConnectionsFile: file, HTTPAddr: apiAddr, TemporalPort: -1, UIPort: -1,
 		NoUI: true, PollInterval: o.PollInterval, FeedInterval: o.FeedInterval, WorkflowPollers: o.WorkflowPollers,
 		NoSimRateLimit: true, DatabaseURL: dbURL, Logger: o.Logger}
+	if o.WorkerCommand != nil {
+		e.worker = &workerProc{command: o.WorkerCommand, log: filepath.Join(e.dir, "worker.log")}
+		so.Ephemeral, so.DataDir, so.ExternalWorker = false, filepath.Join(e.dir, "stack"), e.worker.run
+	}
 	// Every dev-stack simulator on a free port: none is referenced, so none runs.
 	for _, p := range []*int{&so.TWHSimPort, &so.PortalSimPort, &so.CityworksSimPort, &so.ArcGISSimPort,
 		&so.SCFSimPort, &so.CyprexxSimPort, &so.PruvanSimPort, &so.CubuSimPort} {
@@ -160,6 +165,11 @@ connections:
 	}
 	if e.stack, err = devstack.Start(ctx, so); err != nil {
 		return nil, fmt.Errorf("start the dev stack: %w", err)
+	}
+	if e.worker != nil {
+		if err := e.worker.waitPolling(ctx, e.stack.App.Temporal, e.stack.App.Env.TaskQueue); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }

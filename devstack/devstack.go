@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ticketsync/ticketsync/app"
+	"github.com/ticketsync/ticketsync/codec"
 	"github.com/ticketsync/ticketsync/config"
 	"github.com/ticketsync/ticketsync/devstack/temporalserver"
 	"github.com/ticketsync/ticketsync/ticket"
@@ -53,7 +54,13 @@ type Options struct {
 	NoSimRateLimit bool
 	// DatabaseURL, when set, replaces the SQLite store (ticketsync bench --store postgres).
 	DatabaseURL string
-	Logger      *slog.Logger
+	// ExternalWorker, when set, runs the worker in place of the stack's in-process one, until
+	// ctx ends: env is the production `ticketsync worker`'s environment for this stack
+	// (TICKETSYNC_*, payload key included), e.g. for a child process (ticketsync bench
+	// --worker-process). The store must be one both processes reach: DatabaseURL, or SQLite
+	// in the data dir (not Ephemeral); a ConnectionsFile is required.
+	ExternalWorker func(ctx context.Context, env []string) error
+	Logger         *slog.Logger
 }
 
 // SearchAttributes are the custom search attributes a ticket workflow sets (DESIGN.md §3).
@@ -244,6 +251,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.DatabaseURL != "" {
 		dbURL = opts.DatabaseURL
 	}
+	if opts.ExternalWorker != nil && (dbURL == "sqlite://:memory:" || opts.ConnectionsFile == "") {
+		return nil, errors.New("an external worker needs a store it can reach (a database URL, or a data dir instead of --ephemeral) and a connections file")
+	}
 	env := config.Env{DatabaseURL: dbURL, TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default",
 		TaskQueue: "ticketsync", HTTPAddr: apiLn.Addr().String(), PollInterval: opts.PollInterval,
 		FeedInterval: opts.FeedInterval, WorkflowPollers: opts.WorkflowPollers, ActivityPollers: 8}
@@ -265,7 +275,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		go s.saveSimulatorsPeriodically(runCtx, time.Second)
 	}
 	s.wrkDone = make(chan error, 1)
-	go func() { s.wrkDone <- a.RunWorker(runCtx) }()
+	if opts.ExternalWorker != nil {
+		wenv := []string{"TICKETSYNC_DATABASE_URL=" + dbURL, "TICKETSYNC_TEMPORAL_ADDRESS=" + env.TemporalAddress,
+			"TICKETSYNC_TEMPORAL_NAMESPACE=" + env.TemporalNamespace, "TICKETSYNC_TASK_QUEUE=" + env.TaskQueue,
+			"TICKETSYNC_CONNECTIONS_FILE=" + opts.ConnectionsFile, "TICKETSYNC_POLL_INTERVAL=" + env.PollInterval.String(),
+			"TICKETSYNC_FEED_INTERVAL=" + env.FeedInterval.String(), fmt.Sprintf("TICKETSYNC_WORKFLOW_POLLERS=%d", env.WorkflowPollers),
+			fmt.Sprintf("TICKETSYNC_ACTIVITY_POLLERS=%d", env.ActivityPollers), "TICKETSYNC_WORKER_METRICS_ADDR=",
+			codec.EnvKeys + "=" + devCodec.Keys}
+		go func() { s.wrkDone <- opts.ExternalWorker(runCtx, wenv) }()
+	} else {
+		go func() { s.wrkDone <- a.RunWorker(runCtx) }()
+	}
 	s.apiDone = make(chan error, 1)
 	go func() { s.apiDone <- a.ServeAPI(runCtx, apiLn) }()
 	if err := WaitHTTP(ctx, s.APIURL+"/healthz", 10*time.Second); err != nil {

@@ -20,6 +20,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var o bench.Options
 	var push, feed, phases, jsonPath, mdPath, cpuProfile, logLevel string
+	var workerProcess bool
 	c := &cobra.Command{
 		Use:   "bench [--tickets N] [--duration D] [--json FILE] [--markdown FILE] …",
 		Short: "Measure throughput, latency, vendor calls and history against the simulators",
@@ -31,7 +32,9 @@ same server and worker settings), notification latency from the simulator's chan
 portal's arrival for push, feed-only and timer-only, vendor calls per open ticket-day in a
 quiet steady state (counted at the simulator, scaled from --poll-interval to
 --real-poll-interval for per-ticket calls), Temporal history events per quiet ticket-day, RSS,
-CPU and store size — each next to a naive cron poller on the same workload.
+CPU and store size — each next to a naive cron poller on the same workload. With
+--worker-process the worker runs apart, as production's ` + "`ticketsync worker`" + ` (Temporal's data on
+disk), and the report shows its own RSS and CPU.
 
 A progress line goes to stderr, the Markdown summary to stdout; --json and --markdown write
 them to files. See docs/performance.md for the method and this machine's figures.`,
@@ -49,6 +52,9 @@ them to files. See docs/performance.md for the method and this machine's figures
 				for _, p := range strings.Split(phases, ",") {
 					o.Phases = append(o.Phases, strings.TrimSpace(p))
 				}
+			}
+			if workerProcess {
+				o.WorkerCommand = workerCommand
 			}
 			if o.Store == "postgres" && o.DatabaseURL == "" {
 				o.DatabaseURL = os.Getenv("TICKETSYNC_DATABASE_URL")
@@ -111,6 +117,7 @@ them to files. See docs/performance.md for the method and this machine's figures
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (stack included) to FILE")
 	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile at the end of the run (stack still up) to FILE")
 	f.StringVar(&logLevel, "log-level", "", "log the stack at this level to stderr (default: silent)")
+	f.BoolVar(&workerProcess, "worker-process", false, "run the worker as a child process (ticketsync worker) with Temporal's data on disk: the report shows the worker's own RSS and CPU")
 	_ = c.RegisterFlagCompletionFunc("push", fixedValues("on", "off"))
 	_ = c.RegisterFlagCompletionFunc("feed", fixedValues("on", "off"))
 	_ = c.RegisterFlagCompletionFunc("store", fixedValues("sqlite", "postgres"))

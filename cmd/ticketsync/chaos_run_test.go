@@ -12,15 +12,6 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary be the chaos run's worker: the run re-executes os.Executable()
-// with "worker", which here is this binary.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
 // A short chaos run (go test -tags chaos ./cmd/ticketsync -run TestChaos): 30 tickets through
 // 60 s of faults, worker kills, a Temporal restart, store outages and a portal outage. Every
 // invariant must hold. TICKETSYNC_CHAOS_DATABASE_URL runs the store on that (loopback)
