@@ -121,13 +121,19 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	return s, nil
 }
 
+// postgresConns bounds a process's connections to PostgreSQL.
+const postgresConns = 20
+
 func openPostgres(databaseURL string) (*Store, error) {
 	db, err := sqlx.Open("postgres", databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", redact(databaseURL), err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(5)
+	// As many idle connections as open ones: with fewer, every burst above the idle count
+	// closes its extra connections on release and dials them again at once (a bench on
+	// PostgreSQL created 3.6 tickets/s instead of 15, with half the CPU in the kernel).
+	db.SetMaxOpenConns(postgresConns)
+	db.SetMaxIdleConns(postgresConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return &Store{db: db, dialect: DialectPostgres, now: time.Now}, nil
 }
