@@ -346,7 +346,7 @@ func (a *App) Engine() *engine.Engine {
 // feed has its ConnectionSync workflow running.
 func (a *App) RunWorker(ctx context.Context) error {
 	w := workers.New(a.Temporal, a.Activities(), workers.Options{TaskQueue: a.Env.TaskQueue,
-		WorkflowPollers: a.Env.WorkflowPollers, ActivityPollers: a.Env.ActivityPollers})
+		WorkflowPollers: a.Env.WorkflowPollers, ActivityPollers: a.Env.ActivityPollers, CacheSize: a.Env.WorkflowCacheSize})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

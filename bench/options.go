@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ticketsync/ticketsync/config"
 )
 
 // Phase names, in the order a run plays them.
@@ -61,10 +63,11 @@ type Options struct {
 	CeilingWorkflows int
 	Concurrency      int    // concurrent creates and ceiling starts (default 32)
 	WorkflowPollers  int    // worker workflow-task pollers (default 8, the dev stack's)
+	WorkflowCache    int    // --workflow-cache: the worker's sticky workflow cache (0 = the SDK's 10,000)
 	MemProfile       string // heap profile written at the end, before the stack stops
 	// WorkerCommand, when set, runs the worker as a child process (--worker-process: the
-	// ticketsync binary's `worker`; the run sets its environment) with Temporal's data on
-	// disk, so the worker's RSS and CPU are measured apart from the server's.
+	// ticketsync binary's `worker`; the run sets its environment), so the worker's RSS and CPU
+	// are measured apart from the server's.
 	WorkerCommand func() *exec.Cmd
 	Progress      io.Writer
 	Logger        *slog.Logger
@@ -141,6 +144,9 @@ func (o *Options) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--store %q: want sqlite or postgres", o.Store))
+	}
+	if o.WorkflowCache < 0 || o.WorkflowCache > config.MaxWorkflowCache {
+		errs = append(errs, fmt.Errorf("--workflow-cache %d: want 1 to %d (0: the SDK's default)", o.WorkflowCache, config.MaxWorkflowCache))
 	}
 	if o.ChangeRate > 1000 {
 		errs = append(errs, fmt.Errorf("--change-rate %g: at most 1000 changes per second", o.ChangeRate))

@@ -50,6 +50,7 @@ type Settings struct {
 	Feed             bool     `json:"feed"`
 	Store            string   `json:"store"`
 	WorkflowPollers  int      `json:"workflowPollers"`
+	WorkflowCache    int      `json:"workflowCache,omitempty"` // 0: the SDK's default
 	Phases           []string `json:"phases"`
 }
 
@@ -218,6 +219,9 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "Settings: poll interval %s standing for %s (scale ×%.0f, relaxed per-ticket timer %s), feed interval %s, push %s, feed %s, store %s, %g changes/s for %s per phase, %d workflow pollers; host %d CPUs, load %.1f at start.\n\n",
 		time.Duration(s.PollInterval), time.Duration(s.RealPollInterval), s.Scale, time.Duration(s.RelaxedInterval), time.Duration(s.FeedInterval),
 		onOff(s.Push), onOff(s.Feed), s.Store, s.ChangeRate, time.Duration(s.Duration), s.WorkflowPollers, r.Host.CPUs, r.Host.LoadAvg1)
+	if s.WorkflowCache > 0 {
+		fmt.Fprintf(&b, "Worker's workflow cache: %d.\n\n", s.WorkflowCache)
+	}
 
 	b.WriteString("| Figure | ticketsync | Baseline | Ratio |\n|---|---:|---:|---:|\n")
 	for _, c := range r.Comparisons {

@@ -462,7 +462,7 @@ func (rn *runner) finish(ctx context.Context) {
 	}
 	r.Resources.Note = "one process holds the Temporal server (in-memory SQLite), the worker, the API and the bench's simulators, as `ticketsync dev` runs them; RSS per open ticket is (end − idle) / tickets"
 	if r.Resources.Worker != nil {
-		r.Resources.Note = "this process holds the Temporal server (SQLite on disk), the API and the bench's simulators; the worker runs apart as `ticketsync worker` (worker); CPU figures of phases add both; RSS per open ticket is (end − idle) / tickets"
+		r.Resources.Note = "this process holds the Temporal server (SQLite in a file), the API and the bench's simulators; the worker runs apart as `ticketsync worker` (worker); CPU figures of phases add both; RSS per open ticket is (end − idle) / tickets"
 	}
 	r.Comparisons = rn.comparisons()
 }
@@ -518,7 +518,7 @@ func settingsOf(o Options) Settings {
 	return Settings{Tickets: o.Tickets, Duration: Duration(o.Duration), ChangeRate: o.ChangeRate,
 		PollInterval: Duration(o.PollInterval), RealPollInterval: Duration(o.RealPollInterval), Scale: o.Scale(),
 		RelaxedInterval: Duration(relaxed(o)), FeedInterval: Duration(o.FeedInterval), Push: o.Push, Feed: o.Feed,
-		Store: o.Store, WorkflowPollers: o.WorkflowPollers, Phases: o.Phases}
+		Store: o.Store, WorkflowPollers: o.WorkflowPollers, WorkflowCache: o.WorkflowCache, Phases: o.Phases}
 }
 
 func host() Host {

@@ -35,6 +35,10 @@ type Env struct {
 	FeedInterval      time.Duration `envconfig:"FEED_INTERVAL" default:"5s"`   // ConnectionSync change-feed reads
 	WorkflowPollers   int           `envconfig:"WORKFLOW_POLLERS" default:"8"` // worker task pollers
 	ActivityPollers   int           `envconfig:"ACTIVITY_POLLERS" default:"8"`
+	// WorkflowCacheSize is how many ticket workflows a worker process keeps in memory between
+	// their tasks (the SDK's sticky cache; 0 = the SDK's default, 10,000): the worker's RSS
+	// grows with it, not with the open tickets, which beyond it replay on their next task.
+	WorkflowCacheSize int           `envconfig:"WORKFLOW_CACHE_SIZE" default:"10000"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info"`    // debug|info|warn|error
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text"`   // text|json
 	EventMaxAge       time.Duration `envconfig:"EVENT_MAX_AGE" default:"24h"` // then delivery is abandoned, ticket parked
@@ -68,11 +72,12 @@ type Env struct {
 
 // Bounds used by Validate. Upper bounds catch unit slips ("15h" meant as "15m" is fine, "15000h" is not).
 const (
-	MinPollInterval = time.Second
-	MaxPollInterval = 7 * 24 * time.Hour
-	MaxFeedInterval = 24 * time.Hour
-	MaxEventMaxAge  = 30 * 24 * time.Hour
-	MaxPollers      = 256
+	MinPollInterval  = time.Second
+	MaxPollInterval  = 7 * 24 * time.Hour
+	MaxFeedInterval  = 24 * time.Hour
+	MaxEventMaxAge   = 30 * 24 * time.Hour
+	MaxPollers       = 256
+	MaxWorkflowCache = 1_000_000
 )
 
 // LogLevels and LogFormats are the accepted values (lower case).
@@ -202,6 +207,9 @@ func (e Env) Validate() error {
 	}
 	if e.ActivityPollers < 1 || e.ActivityPollers > MaxPollers {
 		add("ACTIVITY_POLLERS", "%d is out of range: want 1 to %d", e.ActivityPollers, MaxPollers)
+	}
+	if e.WorkflowCacheSize < 0 || e.WorkflowCacheSize > MaxWorkflowCache {
+		add("WORKFLOW_CACHE_SIZE", "%d is out of range: want 1 to %d (0: the SDK's default)", e.WorkflowCacheSize, MaxWorkflowCache)
 	}
 	if !oneOf(e.LogLevel, LogLevels) {
 		add("LOG_LEVEL", "%q is not one of %s", e.LogLevel, strings.Join(LogLevels, ", "))

@@ -38,7 +38,7 @@ func TestEnvNames(t *testing.T) {
 		"TICKETSYNC_DATABASE_URL", "TICKETSYNC_TEMPORAL_ADDRESS", "TICKETSYNC_TEMPORAL_NAMESPACE",
 		"TICKETSYNC_TASK_QUEUE", "TICKETSYNC_HTTP_ADDR", "TICKETSYNC_POLL_INTERVAL",
 		"TICKETSYNC_CONNECTIONS_FILE", "TICKETSYNC_FEED_INTERVAL", "TICKETSYNC_WORKFLOW_POLLERS",
-		"TICKETSYNC_ACTIVITY_POLLERS", "TICKETSYNC_LOG_LEVEL", "TICKETSYNC_LOG_FORMAT", "TICKETSYNC_EVENT_MAX_AGE",
+		"TICKETSYNC_ACTIVITY_POLLERS", "TICKETSYNC_WORKFLOW_CACHE_SIZE", "TICKETSYNC_LOG_LEVEL", "TICKETSYNC_LOG_FORMAT", "TICKETSYNC_EVENT_MAX_AGE",
 		"TICKETSYNC_TEMPORAL_TLS", "TICKETSYNC_TEMPORAL_TLS_CA", "TICKETSYNC_TEMPORAL_TLS_CERT",
 		"TICKETSYNC_TEMPORAL_TLS_KEY", "TICKETSYNC_TEMPORAL_TLS_SERVER_NAME", "TICKETSYNC_TEMPORAL_API_KEY",
 		"TICKETSYNC_WORKER_METRICS_ADDR", "TICKETSYNC_OPERATOR_API_KEYS", "TICKETSYNC_TEMPORAL_WEB_URL", "TICKETSYNC_RETENTION",
@@ -58,7 +58,7 @@ func TestLoadEnvDefaults(t *testing.T) {
 		DatabaseURL: "sqlite://./.ticketsync/ticketsync.db", TemporalAddress: "127.0.0.1:7233",
 		TemporalNamespace: "default", TaskQueue: "ticketsync", HTTPAddr: "127.0.0.1:8080",
 		PollInterval: 15 * time.Minute, FeedInterval: 5 * time.Second, WorkflowPollers: 8, ActivityPollers: 8,
-		LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, WorkerMetricsAddr: "127.0.0.1:9090",
+		WorkflowCacheSize: 10000, LogLevel: "info", LogFormat: "text", EventMaxAge: 24 * time.Hour, WorkerMetricsAddr: "127.0.0.1:9090",
 		TemporalWebURL: "http://127.0.0.1:8233", Version: Version,
 	}
 	if !reflect.DeepEqual(env, want) {
@@ -72,18 +72,19 @@ func TestLoadEnvDefaults(t *testing.T) {
 func TestLoadEnvOverrides(t *testing.T) {
 	clearEnv(t)
 	set := map[string]string{
-		"TICKETSYNC_DATABASE_URL":       "postgres://ts:secret@db:5432/ts?sslmode=disable",
-		"TICKETSYNC_TEMPORAL_ADDRESS":   "temporal:7233",
-		"TICKETSYNC_HTTP_ADDR":          ":0",
-		"TICKETSYNC_POLL_INTERVAL":      "1s",
-		"TICKETSYNC_CONNECTIONS_FILE":   "/etc/ticketsync/connections.yaml",
-		"TICKETSYNC_FEED_INTERVAL":      "250ms",
-		"TICKETSYNC_WORKFLOW_POLLERS":   "256",
-		"TICKETSYNC_ACTIVITY_POLLERS":   "1",
-		"TICKETSYNC_LOG_LEVEL":          "WARN",
-		"TICKETSYNC_LOG_FORMAT":         "json",
-		"TICKETSYNC_EVENT_MAX_AGE":      "48h",
-		"TICKETSYNC_TEMPORAL_NAMESPACE": "prod",
+		"TICKETSYNC_DATABASE_URL":        "postgres://ts:secret@db:5432/ts?sslmode=disable",
+		"TICKETSYNC_TEMPORAL_ADDRESS":    "temporal:7233",
+		"TICKETSYNC_HTTP_ADDR":           ":0",
+		"TICKETSYNC_POLL_INTERVAL":       "1s",
+		"TICKETSYNC_CONNECTIONS_FILE":    "/etc/ticketsync/connections.yaml",
+		"TICKETSYNC_FEED_INTERVAL":       "250ms",
+		"TICKETSYNC_WORKFLOW_POLLERS":    "256",
+		"TICKETSYNC_ACTIVITY_POLLERS":    "1",
+		"TICKETSYNC_WORKFLOW_CACHE_SIZE": "500",
+		"TICKETSYNC_LOG_LEVEL":           "WARN",
+		"TICKETSYNC_LOG_FORMAT":          "json",
+		"TICKETSYNC_EVENT_MAX_AGE":       "48h",
+		"TICKETSYNC_TEMPORAL_NAMESPACE":  "prod",
 	}
 	for k, v := range set {
 		t.Setenv(k, v)
@@ -93,7 +94,7 @@ func TestLoadEnvOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	if env.DatabaseURL != set["TICKETSYNC_DATABASE_URL"] || env.PollInterval != time.Second ||
-		env.FeedInterval != 250*time.Millisecond || env.WorkflowPollers != 256 || env.LogLevel != "warn" ||
+		env.FeedInterval != 250*time.Millisecond || env.WorkflowPollers != 256 || env.WorkflowCacheSize != 500 || env.LogLevel != "warn" ||
 		env.HTTPAddr != ":0" || env.ConnectionsFile != "/etc/ticketsync/connections.yaml" || env.TemporalNamespace != "prod" {
 		t.Fatalf("%+v", env)
 	}
@@ -108,18 +109,19 @@ func TestLoadEnvOverrides(t *testing.T) {
 func TestLoadEnvReportsEverythingAtOnce(t *testing.T) {
 	clearEnv(t)
 	bad := map[string]string{
-		"TICKETSYNC_DATABASE_URL":       "mysql://root:hunter2@db/ts",
-		"TICKETSYNC_TEMPORAL_ADDRESS":   ":7233",
-		"TICKETSYNC_TEMPORAL_NAMESPACE": " ",
-		"TICKETSYNC_TASK_QUEUE":         "",
-		"TICKETSYNC_HTTP_ADDR":          "8080",
-		"TICKETSYNC_POLL_INTERVAL":      "abc",
-		"TICKETSYNC_FEED_INTERVAL":      "0s",
-		"TICKETSYNC_WORKFLOW_POLLERS":   "eight",
-		"TICKETSYNC_ACTIVITY_POLLERS":   "257",
-		"TICKETSYNC_LOG_LEVEL":          "verbose",
-		"TICKETSYNC_LOG_FORMAT":         "xml",
-		"TICKETSYNC_EVENT_MAX_AGE":      "-1h",
+		"TICKETSYNC_DATABASE_URL":        "mysql://root:hunter2@db/ts",
+		"TICKETSYNC_TEMPORAL_ADDRESS":    ":7233",
+		"TICKETSYNC_TEMPORAL_NAMESPACE":  " ",
+		"TICKETSYNC_TASK_QUEUE":          "",
+		"TICKETSYNC_HTTP_ADDR":           "8080",
+		"TICKETSYNC_POLL_INTERVAL":       "abc",
+		"TICKETSYNC_FEED_INTERVAL":       "0s",
+		"TICKETSYNC_WORKFLOW_POLLERS":    "eight",
+		"TICKETSYNC_ACTIVITY_POLLERS":    "257",
+		"TICKETSYNC_WORKFLOW_CACHE_SIZE": "-1",
+		"TICKETSYNC_LOG_LEVEL":           "verbose",
+		"TICKETSYNC_LOG_FORMAT":          "xml",
+		"TICKETSYNC_EVENT_MAX_AGE":       "-1h",
 	}
 	for k, v := range bad {
 		t.Setenv(k, v)

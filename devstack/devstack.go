@@ -41,6 +41,7 @@ type Options struct {
 	NoUI            bool          // --no-ui
 	Retention       time.Duration // --retention: how long finished tickets stay inspectable (default 30 days)
 	WorkflowPollers int           // workflow-task pollers of the worker, default 8
+	WorkflowCache   int           // the worker's sticky workflow cache (0 = the SDK's default)
 	// Simulator ports (0 = the flag's default, -1 = any free port).
 	TWHSimPort       int // --twh-sim-port, default 8301
 	PortalSimPort    int // --portal-sim-port, default 8302
@@ -256,7 +257,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	env := config.Env{DatabaseURL: dbURL, TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default",
 		TaskQueue: "ticketsync", HTTPAddr: apiLn.Addr().String(), PollInterval: opts.PollInterval,
-		FeedInterval: opts.FeedInterval, WorkflowPollers: opts.WorkflowPollers, ActivityPollers: 8}
+		FeedInterval: opts.FeedInterval, WorkflowPollers: opts.WorkflowPollers, ActivityPollers: 8,
+		WorkflowCacheSize: opts.WorkflowCache}
 	a, err := app.Open(ctx, env, file, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -281,6 +283,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			"TICKETSYNC_CONNECTIONS_FILE=" + opts.ConnectionsFile, "TICKETSYNC_POLL_INTERVAL=" + env.PollInterval.String(),
 			"TICKETSYNC_FEED_INTERVAL=" + env.FeedInterval.String(), fmt.Sprintf("TICKETSYNC_WORKFLOW_POLLERS=%d", env.WorkflowPollers),
 			fmt.Sprintf("TICKETSYNC_ACTIVITY_POLLERS=%d", env.ActivityPollers), "TICKETSYNC_WORKER_METRICS_ADDR=",
+			fmt.Sprintf("TICKETSYNC_WORKFLOW_CACHE_SIZE=%d", env.WorkflowCacheSize),
 			codec.EnvKeys + "=" + devCodec.Keys}
 		go func() { s.wrkDone <- opts.ExternalWorker(runCtx, wenv) }()
 	} else {

@@ -23,6 +23,9 @@ type Options struct {
 	TaskQueue       string
 	WorkflowPollers int
 	ActivityPollers int
+	// CacheSize is the process's sticky workflow cache (TICKETSYNC_WORKFLOW_CACHE_SIZE; 0 = the
+	// SDK's default). The SDK keeps one cache per process, sized by the first worker started.
+	CacheSize int
 	// StopTimeout is how long a stopping worker lets running activities finish before it
 	// cancels them (they are then retried elsewhere, never failed); 0 = DefaultStopTimeout.
 	StopTimeout time.Duration
@@ -45,6 +48,9 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 	}
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
+	}
+	if opts.CacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(opts.CacheSize)
 	}
 	w := worker.New(c, opts.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: opts.WorkflowPollers,

@@ -33,8 +33,8 @@ portal's arrival for push, feed-only and timer-only, vendor calls per open ticke
 quiet steady state (counted at the simulator, scaled from --poll-interval to
 --real-poll-interval for per-ticket calls), Temporal history events per quiet ticket-day, RSS,
 CPU and store size — each next to a naive cron poller on the same workload. With
---worker-process the worker runs apart, as production's ` + "`ticketsync worker`" + ` (Temporal's data on
-disk), and the report shows its own RSS and CPU.
+--worker-process the worker runs apart, as production's ` + "`ticketsync worker`" + `, and the report
+shows its own RSS and CPU.
 
 A progress line goes to stderr, the Markdown summary to stdout; --json and --markdown write
 them to files. See docs/performance.md for the method and this machine's figures.`,
@@ -112,12 +112,13 @@ them to files. See docs/performance.md for the method and this machine's figures
 	f.IntVar(&o.CeilingWorkflows, "ceiling-workflows", 0, "bare workflows for the ceiling (default min(tickets, 1000), at least 100)")
 	f.IntVar(&o.Concurrency, "concurrency", 32, "concurrent ticket creations (and ceiling starts)")
 	f.IntVar(&o.WorkflowPollers, "workflow-pollers", 8, "worker workflow-task pollers (the ceiling's worker uses the same)")
+	f.IntVar(&o.WorkflowCache, "workflow-cache", 0, "the worker's sticky workflow cache, as TICKETSYNC_WORKFLOW_CACHE_SIZE (default: the SDK's 10,000)")
 	f.StringVar(&jsonPath, "json", "", "write the report as JSON to FILE")
 	f.StringVar(&mdPath, "markdown", "", "write the Markdown tables to FILE")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (stack included) to FILE")
 	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile at the end of the run (stack still up) to FILE")
 	f.StringVar(&logLevel, "log-level", "", "log the stack at this level to stderr (default: silent)")
-	f.BoolVar(&workerProcess, "worker-process", false, "run the worker as a child process (ticketsync worker) with Temporal's data on disk: the report shows the worker's own RSS and CPU")
+	f.BoolVar(&workerProcess, "worker-process", false, "run the worker as a child process (ticketsync worker; Temporal's data in a file): the report shows the worker's own RSS and CPU")
 	_ = c.RegisterFlagCompletionFunc("push", fixedValues("on", "off"))
 	_ = c.RegisterFlagCompletionFunc("feed", fixedValues("on", "off"))
 	_ = c.RegisterFlagCompletionFunc("store", fixedValues("sqlite", "postgres"))
