@@ -234,12 +234,8 @@ connections:
 	go func() { s.apiDone <- a.ServeAPI(apiCtx, apiLn) }()
 
 	// The worker's environment: the production `worker` command's, payload codec included.
-	s.workerEnv = append(filterEnv(os.Environ()),
-		"TICKETSYNC_DATABASE_URL="+s.dbURL, "TICKETSYNC_TEMPORAL_ADDRESS="+s.temporalAddr(),
-		"TICKETSYNC_TEMPORAL_NAMESPACE=default", "TICKETSYNC_TASK_QUEUE="+taskQueue,
-		"TICKETSYNC_CONNECTIONS_FILE="+connFile, "TICKETSYNC_FEED_INTERVAL=1s",
-		"TICKETSYNC_POLL_INTERVAL="+o.PollInterval.String(), "TICKETSYNC_LOG_FORMAT=json", "TICKETSYNC_LOG_LEVEL=warn",
-		"TICKETSYNC_WORKER_METRICS_ADDR=", codec.EnvKeys+"="+keyEntry)
+	s.workerEnv = append(append(filterEnv(os.Environ()), env.Environ()...),
+		"TICKETSYNC_LOG_FORMAT=json", "TICKETSYNC_WORKER_METRICS_ADDR=", codec.EnvKeys+"="+keyEntry)
 	if s.workerLog, err = os.OpenFile(filepath.Join(s.dir, "worker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
 		return nil, err
 	}

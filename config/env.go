@@ -115,6 +115,33 @@ func EnvNames() []string {
 	return names
 }
 
+// Environ renders the fields of e that are set (non-zero) as the TICKETSYNC_* variables LoadEnv
+// reads back into the same values: the environment of a child process configured like this
+// one (a worker started by `ticketsync chaos` or `bench --worker-process`). Fields left zero
+// take the child's defaults; a variable that must be empty (WORKER_METRICS_ADDR to turn it
+// off) is the caller's to add.
+func (e Env) Environ() []string {
+	v := reflect.ValueOf(e)
+	var out []string
+	for _, f := range envFields() {
+		fv := v.Field(f.index)
+		if fv.IsZero() {
+			continue
+		}
+		var s string
+		switch x := fv.Interface().(type) {
+		case RetentionPeriod:
+			s = time.Duration(x).String()
+		case []string:
+			s = strings.Join(x, ",")
+		default:
+			s = fmt.Sprint(x) // strings, numbers, bools and time.Duration read back as written
+		}
+		out = append(out, f.name+"="+s)
+	}
+	return out
+}
+
 // LoadEnv reads the environment, applies defaults and validates. On error the returned Env
 // holds whatever did parse and the error is Problems listing every bad variable.
 //

@@ -382,3 +382,31 @@ func TestTemporalTLSConfig(t *testing.T) {
 		t.Fatalf("inconsistent files: %q", got)
 	}
 }
+
+// Environ is what a child process needs to load the same settings: every field set round-trips
+// through LoadEnv; a field left zero is not written (the child takes its default).
+func TestEnvironRoundTrips(t *testing.T) {
+	clearEnv(t)
+	want := Env{DatabaseURL: "postgres://ts@db:5432/ts?sslmode=disable", TemporalAddress: "temporal:7233",
+		TemporalNamespace: "prod", TaskQueue: "q", HTTPAddr: "127.0.0.1:9999", PollInterval: 90 * time.Second,
+		ConnectionsFile: "/etc/ts/connections.yaml", FeedInterval: 250 * time.Millisecond, WorkflowPollers: 3,
+		ActivityPollers: 4, WorkflowCacheSize: 500, LogLevel: "warn", LogFormat: "json", EventMaxAge: 48 * time.Hour,
+		TemporalTLS: true, TemporalTLSServerName: "temporal.internal", WorkerMetricsAddr: "127.0.0.1:9191",
+		OperatorAPIKeys: []string{strings.Repeat("a", 32), strings.Repeat("b", 32)},
+		TemporalWebURL: "https://temporal.example/", Retention: RetentionPeriod(90 * 24 * time.Hour), Version: Version}
+	vars := want.Environ()
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	got, err := LoadEnv()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(vars, "\n"))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if n := len((Env{TaskQueue: "q"}).Environ()); n != 1 {
+		t.Errorf("an Env with one field set wrote %d variables", n)
+	}
+}

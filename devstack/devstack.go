@@ -278,14 +278,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	s.wrkDone = make(chan error, 1)
 	if opts.ExternalWorker != nil {
-		wenv := []string{"TICKETSYNC_DATABASE_URL=" + dbURL, "TICKETSYNC_TEMPORAL_ADDRESS=" + env.TemporalAddress,
-			"TICKETSYNC_TEMPORAL_NAMESPACE=" + env.TemporalNamespace, "TICKETSYNC_TASK_QUEUE=" + env.TaskQueue,
-			"TICKETSYNC_CONNECTIONS_FILE=" + opts.ConnectionsFile, "TICKETSYNC_POLL_INTERVAL=" + env.PollInterval.String(),
-			"TICKETSYNC_FEED_INTERVAL=" + env.FeedInterval.String(), fmt.Sprintf("TICKETSYNC_WORKFLOW_POLLERS=%d", env.WorkflowPollers),
-			fmt.Sprintf("TICKETSYNC_ACTIVITY_POLLERS=%d", env.ActivityPollers), "TICKETSYNC_WORKER_METRICS_ADDR=",
-			fmt.Sprintf("TICKETSYNC_WORKFLOW_CACHE_SIZE=%d", env.WorkflowCacheSize),
-			codec.EnvKeys + "=" + devCodec.Keys}
-		go func() { s.wrkDone <- opts.ExternalWorker(runCtx, wenv) }()
+		wenv := env
+		wenv.ConnectionsFile = opts.ConnectionsFile
+		vars := append(wenv.Environ(), "TICKETSYNC_WORKER_METRICS_ADDR=", codec.EnvKeys+"="+devCodec.Keys)
+		go func() { s.wrkDone <- opts.ExternalWorker(runCtx, vars) }()
 	} else {
 		go func() { s.wrkDone <- a.RunWorker(runCtx) }()
 	}
