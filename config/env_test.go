@@ -393,7 +393,7 @@ func TestEnvironRoundTrips(t *testing.T) {
 		ActivityPollers: 4, WorkflowCacheSize: 500, LogLevel: "warn", LogFormat: "json", EventMaxAge: 48 * time.Hour,
 		TemporalTLS: true, TemporalTLSServerName: "temporal.internal", WorkerMetricsAddr: "127.0.0.1:9191",
 		OperatorAPIKeys: []string{strings.Repeat("a", 32), strings.Repeat("b", 32)},
-		TemporalWebURL: "https://temporal.example/", Retention: RetentionPeriod(90 * 24 * time.Hour), Version: Version}
+		TemporalWebURL:  "https://temporal.example/", Retention: RetentionPeriod(90 * 24 * time.Hour), Version: Version}
 	vars := want.Environ()
 	for _, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
