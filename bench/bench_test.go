@@ -123,3 +123,31 @@ func TestMarkdownShowsEveryFigure(t *testing.T) {
 		}
 	}
 }
+
+// A quiet window shorter than the relaxed interval that ends before any ticket's first relaxed
+// read counts none of them: the report says so instead of a per-ticket figure that looks cheap.
+func TestRelaxedUnseenFlagsAWindowBeforeTheFirstRelaxedRead(t *testing.T) {
+	o := Options{PollInterval: 5 * time.Minute, RealPollInterval: 15 * time.Minute}
+	r := relaxed(o) // 8 h
+	for _, tc := range []struct {
+		name                string
+		window, sinceCreate time.Duration
+		unseen              bool
+	}{
+		{"100k run: 15 min window, 2 h after the first ticket", 15 * time.Minute, 2 * time.Hour, true},
+		{"a window of a whole relaxed interval", r, 2 * time.Hour, false},
+		{"the first tickets' relaxed reads are due", 15 * time.Minute, o.PollInterval + r, false},
+	} {
+		msg := relaxedUnseen(o, tc.window, tc.sinceCreate)
+		if (msg != "") != tc.unseen {
+			t.Errorf("%s: %q", tc.name, msg)
+		}
+		if tc.unseen && !strings.Contains(msg, "8h0m0s") {
+			t.Errorf("%s: the note names the relaxed interval: %q", tc.name, msg)
+		}
+	}
+	md := (&Report{Quiet: &QuietResult{PerTicketDay: map[string]float64{}, RelaxedReadsUnseen: true}}).Markdown()
+	if !strings.Contains(md, "relaxed per-ticket reads | not due yet") {
+		t.Fatalf("the table flags the window:\n%s", md)
+	}
+}

@@ -20,9 +20,10 @@ type runner struct {
 	staff   *staff
 	prog    *progress
 	r       *Report
-	exts    []string // every ticket
-	sample  []string // quiet tickets whose history is counted (never changed)
-	changes []string // tickets staff may change
+	exts    []string  // every ticket
+	created time.Time // when the first ticket was asked for
+	sample  []string  // quiet tickets whose history is counted (never changed)
+	changes []string  // tickets staff may change
 }
 
 // Run plays the phases and returns the report. The report is returned with what was measured
@@ -137,6 +138,7 @@ func (rn *runner) create(ctx context.Context) error {
 	}
 	calls0, _ := rn.e.twhDoor.counts()
 	began := time.Now()
+	rn.created = began
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -277,6 +279,10 @@ func (rn *runner) quiet(ctx context.Context) error {
 	reads1 := rn.e.twhDoor.readsOf(sampleRemotes)
 	q.WindowSeconds = w
 	q.Calls = calls1.Sub(calls0)
+	if msg := relaxedUnseen(o, window, time.Since(rn.created)); msg != "" {
+		q.RelaxedReadsUnseen = true
+		rn.note("%s", msg)
+	}
 	q.PerTicketDay = map[string]float64{}
 	scale := o.Scale()
 	n := float64(len(rn.exts))
@@ -323,6 +329,20 @@ func (rn *runner) quiet(ctx context.Context) error {
 	h.RunBoundEvents = int(h.QuietCycleEvents * float64(workflows.MaxPollsPerRun))
 	rn.r.Quiet = q
 	return nil
+}
+
+// relaxedUnseen says why a quiet window saw none of the tickets' relaxed reads: a ticket's first
+// relaxed read comes a poll interval plus a relaxed interval (less its 10 % jitter) after its
+// creation, so a window shorter than the relaxed interval that ends before then counts only the
+// connection's feed and sweep. A window of one relaxed interval sees every ticket's read.
+func relaxedUnseen(o Options, window, sinceCreate time.Duration) string {
+	r := relaxed(o)
+	if window >= r || sinceCreate >= o.PollInterval+r*9/10 {
+		return ""
+	}
+	return fmt.Sprintf("quiet: the window ended %s after the first ticket was created, before any relaxed per-ticket read was due (poll %s + relaxed %s): "+
+		"vendor calls: get leaves out the one relaxed read a ticket makes per relaxed interval (scaled: %s); a window of %s or a shorter --poll-interval measures it",
+		sinceCreate.Round(time.Second), o.PollInterval, r, workflows.RelaxedPollInterval(o.RealPollInterval), r+r/10)
 }
 
 // changePhase plays staff changes with pushes and the feed set as given: first for warmup
