@@ -332,12 +332,13 @@ func (rn *runner) quiet(ctx context.Context) error {
 }
 
 // relaxedUnseen says why a quiet window saw none of the tickets' relaxed reads: a ticket's first
-// relaxed read comes a poll interval plus a relaxed interval (less its 10 % jitter) after its
+// relaxed read comes a poll interval plus a relaxed interval (less its jitter) after its
 // creation, so a window shorter than the relaxed interval that ends before then counts only the
 // connection's feed and sweep. A window of one relaxed interval sees every ticket's read.
 func relaxedUnseen(o Options, window, sinceCreate time.Duration) string {
 	r := relaxed(o)
-	if window >= r || sinceCreate >= o.PollInterval+r*9/10 {
+	earliest := o.PollInterval + time.Duration(float64(r)*(1-workflows.PollJitter))
+	if window >= r || sinceCreate >= earliest {
 		return ""
 	}
 	return fmt.Sprintf("quiet: the window ended %s after the first ticket was created, before any relaxed per-ticket read was due (poll %s + relaxed %s): "+

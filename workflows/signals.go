@@ -128,7 +128,7 @@ func (r *run) nextPollDelay(ctx workflow.Context) time.Duration {
 			interval *= FeedHealthyRelaxFactor
 		}
 	}
-	d := time.Duration(float64(interval) * (1 + pollJitter*frac))
+	d := time.Duration(float64(interval) * (1 + PollJitter*frac))
 	if d < time.Second {
 		d = time.Second
 	}

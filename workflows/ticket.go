@@ -18,8 +18,8 @@ import (
 // Defaults for the ticket loop.
 const (
 	DefaultPollInterval = 15 * time.Minute
-	// pollJitter spreads timers of tickets created together (±10 %).
-	pollJitter = 0.10
+	// PollJitter spreads timers of tickets created together (±10 %); the bench reads it too.
+	PollJitter = 0.10
 	// DefaultEventMaxAge is how long one event's delivery is retried before it is abandoned.
 	DefaultEventMaxAge = 24 * time.Hour
 )
