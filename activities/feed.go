@@ -8,11 +8,11 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ticketsync/ticketsync/connectors"
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/store"
-	"github.com/ticketsync/ticketsync/ticket"
 	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
@@ -46,7 +46,15 @@ const (
 	feedPage    = 200
 	// followerLifetime ends the activity before its StartToClose so the workflow restarts it.
 	followerLifetime = 50 * time.Minute
+	// feedPokers is how many pokes (signals) a page sends at once: one at a time, a 100k-ticket
+	// burst outran the follower at ~16 signals a second.
+	feedPokers = 8
 )
+
+// feedPassBudget ends a long pass over an ordered feed so the sweep, the intake and the
+// lifetime are checked in between; the next pass starts at once from the saved watermark.
+// A variable for the tests.
+var feedPassBudget = time.Minute
 
 // FollowChangeFeed follows the connection's two inbound streams until its lifetime ends: the
 // work system's change feed every FeedInterval (poking each ticket whose remote request
@@ -122,7 +130,7 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 	for {
 		if hasFeed {
 			if now := time.Now(); !now.Before(nextRead) {
-				fresh, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep, pace.pushing(now), beat)
+				fresh, more, err := a.readFeedOnce(ctx, conn, feed, &progress, seen, sweep, pace.pushing(now), beat)
 				if err != nil {
 					progress.LastError = err.Error()
 					a.log().Warn("change feed read failed", "connection", in.Connection, "error", err)
@@ -136,6 +144,9 @@ func (a *Activities) FollowChangeFeed(ctx context.Context, in FeedInput) error {
 					pace.judge(ctx, a.Store, fresh, now)
 				}
 				nextRead = now.Add(pace.interval())
+				if more {
+					nextRead = time.Now() // a backlog: go on after the checks below
+				}
 				progress.IntervalMs = pace.interval().Milliseconds()
 			}
 			// Between the reads of a stretched interval the follower vouches for the feed while
@@ -202,9 +213,16 @@ func (e feedReadError) Unwrap() error { return e.err }
 
 // readFeedOnce pages through everything modified since the watermark (minus the overlap) and
 // returns the modification times of the changes it poked (the pace weighs them against the
-// pushes; the sweep remembers them). stamped: the pokes carry the modification (FeedPoke).
-func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep, stamped bool, beat func()) (fresh []time.Time, err error) {
+// pushes; the sweep remembers them). stamped: the pokes carry the modification (ticket.PokeSignal).
+// A page's changes are poked feedPokers at a time (one after another, a backlog of 100,000
+// changes outran the follower). An ordered feed (vendorapi.OrderedFeed) saves the watermark
+// after every page and ends the pass after feedPassBudget with more set, so the follower's
+// sweep, intake and lifetime get their turn and the next pass resumes from the saved mark.
+func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, feed vendorapi.ChangeFeed, p *FeedProgress, seen map[string]time.Time, sw *feedSweep, stamped bool, beat func()) (fresh []time.Time, more bool, err error) {
 	since := p.Watermark.Add(-feedOverlap)
+	o, ok := feed.(vendorapi.OrderedFeed)
+	ordered := ok && o.FeedInModificationOrder()
+	started := time.Now()
 	cursor := ""
 	newMark := p.Watermark
 	for page := 0; page < 1000; page++ {
@@ -215,19 +233,26 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 				cursor = "" // expired cursor: restart from the watermark
 				continue
 			}
-			return fresh, feedReadError{err}
+			return fresh, false, feedReadError{err}
 		}
 		p.Reads++
 		beat()
+		var todo []vendorapi.RemoteRequest
 		for _, item := range res.Items {
-			key := item.ID + "@" + item.ModifiedAt.UTC().Format(time.RFC3339Nano)
-			if _, dup := seen[key]; dup {
+			if at, dup := seen[feedKey(item)]; !dup {
+				seen[feedKey(item)] = time.Time{} // claimed: a page repeating a change pokes it once
+				todo = append(todo, item)
+			} else if at.After(newMark) {
+				newMark = at // poked by an earlier read that failed on another change
+			}
+		}
+		done, err := a.pokeEach(ctx, len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
+		for i, item := range todo {
+			if !done[i] {
+				delete(seen, feedKey(item)) // not poked: the next read pokes it again
 				continue
 			}
-			if err := a.pokeChanged(ctx, conn, item, stamped); err != nil {
-				return fresh, err // not marked seen, watermark unchanged: the next read pokes again
-			}
-			seen[key] = item.ModifiedAt
+			seen[feedKey(item)] = item.ModifiedAt
 			fresh = append(fresh, item.ModifiedAt)
 			sw.remember(item)
 			if item.ModifiedAt.After(newMark) {
@@ -235,16 +260,25 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 			}
 			p.Pokes++
 		}
+		if err != nil {
+			return fresh, false, err // the watermark stays behind what was not poked
+		}
+		if ordered {
+			if err := a.saveWatermark(ctx, conn.ID, p, newMark); err != nil {
+				return fresh, false, err
+			}
+		}
 		if res.NextCursor == "" {
+			break
+		}
+		if ordered && time.Since(started) >= feedPassBudget {
+			more = true
 			break
 		}
 		cursor = res.NextCursor
 	}
-	if newMark.After(p.Watermark) {
-		p.Watermark = newMark.UTC()
-		if err := a.Store.SaveCursor(ctx, conn.ID, engine.FeedWatermarkCursor, p.Watermark.Format(time.RFC3339Nano)); err != nil {
-			return fresh, fmt.Errorf("save feed watermark: %w", err)
-		}
+	if err := a.saveWatermark(ctx, conn.ID, p, newMark); err != nil {
+		return fresh, more, err
 	}
 	// Forget keys that fell out of the overlap window.
 	for k, t := range seen {
@@ -252,31 +286,70 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 			delete(seen, k)
 		}
 	}
-	return fresh, nil
+	return fresh, more, nil
+}
+
+// feedKey identifies one change of a request: the feed repeats the boundary change.
+func feedKey(item vendorapi.RemoteRequest) string {
+	return item.ID + "@" + item.ModifiedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// saveWatermark moves the watermark forward to mark and saves it.
+func (a *Activities) saveWatermark(ctx context.Context, conn string, p *FeedProgress, mark time.Time) error {
+	if !mark.After(p.Watermark) {
+		return nil
+	}
+	p.Watermark = mark.UTC()
+	if err := a.Store.SaveCursor(ctx, conn, engine.FeedWatermarkCursor, p.Watermark.Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("save feed watermark: %w", err)
+	}
+	return nil
+}
+
+// pokeEach runs poke for 0..n-1, feedPokers at a time (each a Temporal signal, mostly waiting
+// on the server), and reports which succeeded; err is the first failure. Every poke is tried:
+// one failing ticket does not hold back the others.
+func (a *Activities) pokeEach(ctx context.Context, n int, poke func(i int) error) (done []bool, err error) {
+	done = make([]bool, n)
+	var g errgroup.Group
+	g.SetLimit(feedPokers)
+	for i := range n {
+		g.Go(func() error {
+			if err := poke(i); err != nil {
+				return err
+			}
+			done[i] = true
+			return nil
+		})
+	}
+	return done, g.Wait()
 }
 
 // pokeChanged pokes the ticket owning a changed remote request: by the reference it carries
 // when the work system's references can be read back (no store look-up, and requests that are
 // not ours cost nothing), else by its remote id in the read model. With stamped, the poke
-// carries the modification (FeedPoke), so a ticket that already read it does not read again;
-// without, the ticket always reads.
+// carries the modification (ticket.PokeSignal), so a ticket that already read it does not read
+// again, and the change that is the request's creation is not poked at all; without, the ticket
+// always reads.
 func (a *Activities) pokeChanged(ctx context.Context, conn *connectors.Conn, item vendorapi.RemoteRequest, stamped bool) error {
-	if p, ok := conn.Work.(vendorapi.ReferenceParser); ok {
-		ext, ours := p.ParseReference(conn.ID, item.ExternalReference)
-		if !ours {
-			return nil // not a ticketsync request (or another connection's): nothing to poke
-		}
-		var arg any
-		if stamped {
-			arg = FeedPoke{ModifiedAt: item.ModifiedAt}
-		}
-		err := a.Engine.Signal(ctx, ticket.WorkflowID(conn.ID, ext), ticket.SignalPoke, arg)
-		if errors.Is(err, engine.ErrWorkflowClosed) {
+	var at time.Time
+	if stamped {
+		if item.ModifiedAt.Equal(item.CreatedAt) && !item.CreatedAt.IsZero() {
+			// The create itself, which its ticket read back when it made it: the poke would be
+			// dropped as seen (a signal and a workflow task per ticket created, for nothing).
 			return nil
 		}
-		return err
+		at = item.ModifiedAt
 	}
-	_, err := a.Engine.Poke(ctx, conn, "", item.ID)
+	ext, remote := "", item.ID
+	if p, ok := conn.Work.(vendorapi.ReferenceParser); ok {
+		var ours bool
+		if ext, ours = p.ParseReference(conn.ID, item.ExternalReference); !ours {
+			return nil // not a ticketsync request (or another connection's): nothing to poke
+		}
+		remote = ""
+	}
+	_, err := a.Engine.Poke(ctx, conn, ext, remote, at)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ticketsync/ticketsync/connectors"
@@ -19,18 +20,12 @@ import (
 // timer relaxes to a day (workflows.RelaxedPollInterval) until the feed fails, when the
 // follower wakes every open ticket so each tightens its timer again.
 
-// FeedPoke is what the change feed's pokes carry: the modification it saw. A ticket that has
-// already read the request at that modification (a push brought it) neither reads the work
-// system again nor restarts its timer. Webhook and operator pokes carry nothing and always read.
-//
-// The feed sends it only while the connection's work system pushes (feedPace.pushing): without
-// pushes nothing reads a change before the feed announces it, so there is nothing to skip, and
-// the stamps of such systems need not order every change — Cityworks dates whole seconds from
-// the status dates alone, so a close in the second of the ticket's last read (the create, a
-// staff note) carried the stamp the ticket already held and was dropped as seen.
-type FeedPoke struct {
-	ModifiedAt time.Time `json:"modifiedAt"`
-}
+// The feed's pokes carry the modification they saw (ticket.PokeSignal) only while the
+// connection's work system pushes (feedPace.pushing): without pushes nothing reads a change
+// before the feed announces it, so there is nothing to skip, and the stamps of such systems need
+// not order every change — Cityworks dates whole seconds from the status dates alone, so a close
+// in the second of the ticket's last read (the create, a staff note) carried the stamp the
+// ticket already held and was dropped as seen.
 
 const (
 	// MaxFeedStretch bounds the stretched feed interval: 60 × 5 s = 5 min, a third of the
@@ -105,7 +100,7 @@ func (p *feedPace) prime(ctx context.Context, st *store.Store, now time.Time) {
 }
 
 // pushing reports whether the work system has pushed recently: only then do the feed's pokes
-// carry the modification (FeedPoke), for a push may have brought it already.
+// carry the modification (ticket.PokeSignal), for a push may have brought it already.
 func (p *feedPace) pushing(now time.Time) bool {
 	return !p.lastPush.IsZero() && now.Sub(p.lastPush) < pushMemory
 }
@@ -193,19 +188,27 @@ func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vend
 			return pokes, err
 		}
 		beat()
+		var todo []vendorapi.RemoteRequest
 		for _, item := range res.Items {
 			if last, ok := s.known[item.ID]; ok && !item.ModifiedAt.After(last) {
 				continue
 			}
-			s.known[item.ID] = item.ModifiedAt
 			// Changes inside the regular reads' window are theirs; the first sweep only learns.
 			if !s.primed || !item.ModifiedAt.Before(watermark.Add(-feedOverlap)) {
+				s.known[item.ID] = item.ModifiedAt
 				continue
 			}
-			if err := a.pokeChanged(ctx, conn, item, stamped); err != nil {
-				return pokes, err
+			todo = append(todo, item)
+		}
+		done, err := a.pokeEach(ctx, len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
+		for i, item := range todo {
+			if done[i] { // a change not poked stays unknown: the next sweep pokes it
+				s.remember(item)
+				pokes++
 			}
-			pokes++
+		}
+		if err != nil {
+			return pokes, err
 		}
 		if res.NextCursor == "" {
 			break
@@ -224,7 +227,7 @@ func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vend
 
 // wakeOpenTickets pokes every open ticket of the connection without a modification time, so
 // each reads the work system, learns that the feed is failing and tightens its timer back to
-// the poll interval. beat is called every 100 pokes (the activity's heartbeat).
+// the poll interval. beat is called after every page (the activity's heartbeat).
 func (a *Activities) wakeOpenTickets(ctx context.Context, conn *connectors.Conn, beat func()) (int, error) {
 	cursor := ""
 	n := 0
@@ -234,16 +237,21 @@ func (a *Activities) wakeOpenTickets(ctx context.Context, conn *connectors.Conn,
 		if err != nil {
 			return n, fmt.Errorf("list open tickets: %w", err)
 		}
-		for _, t := range page {
-			if ticket.IsTerminal(t.Status) {
-				continue
+		page = slices.DeleteFunc(page, func(t store.Ticket) bool { return ticket.IsTerminal(t.Status) })
+		done, err := a.pokeEach(ctx, len(page), func(i int) error {
+			if err := a.Engine.Signal(ctx, page[i].WorkflowID, ticket.SignalPoke, nil); err != nil && !errors.Is(err, engine.ErrWorkflowClosed) {
+				return err
 			}
-			if err := a.Engine.Signal(ctx, t.WorkflowID, ticket.SignalPoke, nil); err != nil && !errors.Is(err, engine.ErrWorkflowClosed) {
-				return n, err
+			return nil
+		})
+		for _, ok := range done {
+			if ok {
+				n++
 			}
-			if n++; n%100 == 0 {
-				beat()
-			}
+		}
+		beat()
+		if err != nil {
+			return n, err
 		}
 		if next == "" {
 			return n, nil

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,26 +94,41 @@ func TestFeedPaceStretchesWhilePushesKeepUp(t *testing.T) {
 	expect("a held change announced before its judgement", 4*time.Second)
 }
 
-// fakeFeed lists its items (one page) and reads references "<connection>:<external id>".
+// fakeFeed lists its items from since (in pages of page items when page is set, the cursor an
+// offset) and reads references "<connection>:<external id>". ordered: it says its items are
+// oldest first (vendorapi.OrderedFeed); the test lists them so.
 type fakeFeed struct {
 	vendorapi.WorkSystem
-	mu     sync.Mutex
-	items  []vendorapi.RemoteRequest
-	limits []int
+	mu      sync.Mutex
+	items   []vendorapi.RemoteRequest
+	limits  []int
+	page    int
+	ordered bool
 }
 
-func (f *fakeFeed) Changes(_ context.Context, since time.Time, _ string, limit int) (vendorapi.ChangePage, error) {
+func (f *fakeFeed) Changes(_ context.Context, since time.Time, cursor string, limit int) (vendorapi.ChangePage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limits = append(f.limits, limit)
-	var out vendorapi.ChangePage
+	var all []vendorapi.RemoteRequest
 	for _, it := range f.items {
 		if !it.ModifiedAt.Before(since) {
-			out.Items = append(out.Items, it)
+			all = append(all, it)
 		}
+	}
+	if f.page == 0 {
+		return vendorapi.ChangePage{Items: all}, nil
+	}
+	from, _ := strconv.Atoi(cursor)
+	var out vendorapi.ChangePage
+	out.Items = all[from:min(len(all), from+f.page)]
+	if next := from + len(out.Items); next < len(all) {
+		out.NextCursor = strconv.Itoa(next)
 	}
 	return out, nil
 }
+
+func (f *fakeFeed) FeedInModificationOrder() bool { return f.ordered }
 
 func (f *fakeFeed) ParseReference(conn, ref string) (string, bool) {
 	return strings.CutPrefix(ref, conn+":")
@@ -145,7 +162,7 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 	feed.items[1].ModifiedAt = late
 	s.remember(feed.items[1])
 	feed.items = append(feed.items, vendorapi.RemoteRequest{ID: "R3", ExternalReference: "c1:c", ModifiedAt: watermark})
-	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, FeedPoke{ModifiedAt: late}).Return(nil).Once()
+	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, ticket.PokeSignal{ModifiedAt: late}).Return(nil).Once()
 	n, err := a.sweep(ctx, conn, feed, s, watermark, true, func() {})
 	if err != nil || n != 1 {
 		t.Fatalf("second sweep: %d pokes, %v", n, err)
@@ -157,6 +174,37 @@ func TestSweepPokesOnlyWhatTheReadsMissed(t *testing.T) {
 	}
 	if n, err := a.sweep(ctx, conn, feed, s, watermark.Add(time.Minute), true, func() {}); err != nil || n != 0 {
 		t.Fatalf("third sweep pokes again: %d, %v", n, err)
+	}
+}
+
+// A sweep's poke that fails is not remembered: the next sweep pokes it again (and only it).
+func TestSweepPokesAgainWhatFailedToPoke(t *testing.T) {
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour)
+	feed := &fakeFeed{items: feedItems(base, 3)}
+	mc := mocks.NewClient(t)
+	a := &Activities{Engine: &engine.Engine{Client: mc}}
+	conn := &connectors.Conn{ID: "c1", WorkKind: "fake", Work: feed}
+	s := newFeedSweep(time.Minute)
+	watermark := time.Now()
+	if _, err := a.sweep(ctx, conn, feed, s, watermark, false, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range feed.items {
+		feed.items[i].ModifiedAt = feed.items[i].ModifiedAt.Add(10 * time.Minute) // late commits the reads missed
+	}
+	poke := func(ext string) *mock.Call {
+		return mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", ext), "", ticket.SignalPoke, nil)
+	}
+	poke("a0").Return(nil).Once()
+	poke("a1").Return(errors.New("unavailable")).Once()
+	poke("a2").Return(nil).Once()
+	if n, err := a.sweep(ctx, conn, feed, s, watermark, false, func() {}); err == nil || n != 2 {
+		t.Fatalf("a failing sweep: %d pokes, %v; want 2 and the error", n, err)
+	}
+	poke("a1").Return(nil).Once()
+	if n, err := a.sweep(ctx, conn, feed, s, watermark, false, func() {}); err != nil || n != 1 {
+		t.Fatalf("the next sweep: %d pokes, %v; want only the failed one", n, err)
 	}
 }
 
@@ -175,7 +223,7 @@ func TestFeedPokesCarryTheModificationOnlyWhileTheWorkSystemPushes(t *testing.T)
 	read := func(p *feedPace) {
 		t.Helper()
 		prog := &FeedProgress{Watermark: second.Add(-time.Minute)}
-		if _, err := a.readFeedOnce(ctx, conn, feed, prog, map[string]time.Time{}, newFeedSweep(time.Minute), p.pushing(time.Now()), func() {}); err != nil {
+		if _, _, err := a.readFeedOnce(ctx, conn, feed, prog, map[string]time.Time{}, newFeedSweep(time.Minute), p.pushing(time.Now()), func() {}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,7 +239,7 @@ func TestFeedPokesCarryTheModificationOnlyWhileTheWorkSystemPushes(t *testing.T)
 	}
 	pushing := newFeedPace(time.Second, conn)
 	pushing.prime(ctx, st, time.Now())
-	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, FeedPoke{ModifiedAt: second}).Return(nil).Once()
+	mc.On("SignalWorkflow", mock.Anything, ticket.WorkflowID("c1", "a"), "", ticket.SignalPoke, ticket.PokeSignal{ModifiedAt: second}).Return(nil).Once()
 	read(pushing)
 }
 

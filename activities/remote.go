@@ -49,6 +49,7 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 	if existing != nil {
 		out.Adopted = true
 		out.Remote = *existing
+		a.recordRemoteID(ctx, in.Ref, existing.ID)
 	} else {
 		if t, ok := ws.(vendorapi.Truncator); ok {
 			out.Truncated = t.Truncations(req)
@@ -62,6 +63,7 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 		if err != nil {
 			return out, asTemporalError(ctx, err)
 		}
+		a.recordRemoteID(ctx, in.Ref, id)
 		remote, err := ws.Get(ctx, id)
 		if err != nil {
 			return out, asTemporalError(ctx, fmt.Errorf("read back created request %s: %w", id, err))
@@ -79,6 +81,15 @@ func (a *Activities) CreateRemote(ctx context.Context, in CreateRemoteInput) (Cr
 		out.Notes = append(out.Notes, notes...)
 	}
 	return out, nil
+}
+
+// recordRemoteID notes the created request's id in the read model at once (store.RecordRemoteID),
+// so the work system's push about the create finds its ticket without a read; failing costs only
+// that read.
+func (a *Activities) recordRemoteID(ctx context.Context, ref ticket.Ref, remoteID string) {
+	if err := a.Store.RecordRemoteID(ctx, ref.TicketID, remoteID); err != nil {
+		activity.GetLogger(ctx).Warn("recording the remote id early failed", "remoteId", remoteID, "error", err)
+	}
 }
 
 // PollInput names the remote request to read. With MaxFeedback > 0 (workflows since the

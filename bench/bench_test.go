@@ -110,14 +110,16 @@ func TestOptionsValidateAndScale(t *testing.T) {
 // Markdown shows every figure the JSON holds, with its baseline and ratio.
 func TestMarkdownShowsEveryFigure(t *testing.T) {
 	r := &Report{Settings: Settings{Tickets: 10, PollInterval: Duration(time.Second), RealPollInterval: Duration(15 * time.Minute), Scale: 900},
-		Phases:  []PhaseResult{{Name: PhasePush, Description: "push (webhook) + feed", Latency: Latency{N: 3, P50: 12, P99: 40}}},
+		Phases: []PhaseResult{{Name: PhasePush, Description: "push (webhook) + feed", Latency: Latency{N: 3, P50: 12, P99: 40},
+			FeedLag: &FeedLag{BehindSeconds: 1.5, Backlog: 2}}},
 		Naive:   &NaiveResult{Phase: PhaseResult{Name: PhaseNaive, Description: "naive cron poller", Latency: Latency{N: 3, P50: 500}}},
 		Quiet:   &QuietResult{PerTicketDay: map[string]float64{OpGet: 1, OpFeed: 0.5}, TotalPerTicketDay: 1.5, History: HistoryResult{Counted: 5, PerTicketDay: 7}},
-		Ceiling: &Ceiling{PerSecond: 50}, Create: CreateResult{PerSecond: 40}}
+		Ceiling: &Ceiling{PerSecond: 50}, Create: CreateResult{PerSecond: 40, FeedLag: &FeedLag{}}}
 	r.Comparisons = (&runner{r: r}).comparisons()
 	md := r.Markdown()
 	for _, want := range []string{"creation throughput", "0.80×", "push (webhook) + feed | 3 | 12.0 ms", "naive cron poller",
-		"vendor calls: get | 1.00", "**1.50**", "history events", "RSS", "store size"} {
+		"vendor calls: get | 1.00", "**1.50**", "history events", "RSS", "store size",
+		"| creation's end | 0 s | 0 |", "| push's end | 1.50 s | 2 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -78,10 +78,11 @@ type CreateResult struct {
 	ToRemoteSeconds float64 `json:"toRemoteSeconds"`
 	PerSecond       float64 `json:"ticketsPerSecond"`
 	// ToRequestedSeconds: first POST to the last Requested event at the portal.
-	ToRequestedSeconds float64 `json:"toRequestedSeconds"`
-	RequestedPerSecond float64 `json:"requestedPerSecond"`
-	Concurrency        int     `json:"concurrency"`
-	VendorCalls        Counts  `json:"vendorCalls"`
+	ToRequestedSeconds float64  `json:"toRequestedSeconds"`
+	RequestedPerSecond float64  `json:"requestedPerSecond"`
+	Concurrency        int      `json:"concurrency"`
+	VendorCalls        Counts   `json:"vendorCalls"`
+	FeedLag            *FeedLag `json:"feedLag,omitempty"` // when the last request was created
 }
 
 // QuietResult is the steady state without changes: what the safety nets cost.
@@ -98,6 +99,7 @@ type QuietResult struct {
 	History           HistoryResult            `json:"history"`
 	CPUSeconds        float64                  `json:"cpuSeconds"`
 	Follower          *activities.FeedProgress `json:"follower,omitempty"`
+	FeedLag           *FeedLag                 `json:"feedLag,omitempty"` // at the window's end
 	// RelaxedReadsUnseen: the window ended before any ticket's relaxed read was due (a note says more).
 	RelaxedReadsUnseen bool `json:"relaxedReadsUnseen,omitempty"`
 }
@@ -144,6 +146,16 @@ type PhaseResult struct {
 	// Follower is the change-feed follower's last heartbeat at the phase's end (counters since
 	// it last started; the SDK sends heartbeats at most every ~48 s, so it may lag).
 	Follower *activities.FeedProgress `json:"follower,omitempty"`
+	FeedLag  *FeedLag                 `json:"feedLag,omitempty"` // at the phase's end
+}
+
+// FeedLag is how far the change-feed follower is behind the feed: a follower that falls behind
+// a burst leaves the changes of the meantime to the pushes and the per-ticket timers.
+type FeedLag struct {
+	// BehindSeconds: the newest change in TheWorxHub minus the follower's saved watermark (0
+	// when it has poked everything).
+	BehindSeconds float64 `json:"behindSeconds"`
+	Backlog       int     `json:"backlog"` // requests changed after the watermark
 }
 
 // NaiveResult is the cron-poller baseline on the same workload.
@@ -255,6 +267,24 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| Temporal history events (sample of %d) | %s |\n", q.History.Counted, num(q.History.PerTicketDay))
 		fmt.Fprintf(&b, "| history events per ticket-month | %s |\n", num(q.History.PerTicketMonth))
 		fmt.Fprintf(&b, "| window (bench time) | %.0f s over %d open tickets |\n", q.WindowSeconds, q.OpenTickets)
+	}
+	type lagAt struct {
+		when string
+		lag  *FeedLag
+	}
+	lags := []lagAt{{"creation's end", r.Create.FeedLag}}
+	for _, p := range r.Phases {
+		lags = append(lags, lagAt{p.Name + "'s end", p.FeedLag})
+	}
+	if r.Quiet != nil {
+		lags = append(lags, lagAt{"quiet window's end", r.Quiet.FeedLag})
+	}
+	lags = slices.DeleteFunc(lags, func(l lagAt) bool { return l.lag == nil })
+	if len(lags) > 0 {
+		b.WriteString("\n| Feed follower, behind the feed at | newest change − watermark | changes after it |\n|---|---:|---:|\n")
+		for _, l := range lags {
+			fmt.Fprintf(&b, "| %s | %s s | %d |\n", l.when, num(l.lag.BehindSeconds), l.lag.Backlog)
+		}
 	}
 	res := r.Resources
 	title := "one process: Temporal server + worker + API + simulators"

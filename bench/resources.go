@@ -18,6 +18,7 @@ import (
 
 	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/codec"
+	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/ticket"
 )
 
@@ -166,4 +167,32 @@ func (e *env) followerProgress(ctx context.Context) (activities.FeedProgress, er
 		}
 	}
 	return p, nil
+}
+
+// feedLag measures how far the change-feed follower's saved watermark is behind TheWorxHub's
+// feed (nil, with a note, when it cannot be read).
+func (rn *runner) feedLag(ctx context.Context) *FeedLag {
+	if !rn.o.Feed {
+		return nil
+	}
+	saved, err := rn.e.stack.App.Store.GetCursor(ctx, Connection, engine.FeedWatermarkCursor)
+	if err != nil {
+		rn.note("feed watermark not read: %v", err)
+		return nil
+	}
+	var mark time.Time
+	if saved != "" {
+		if mark, err = time.Parse(time.RFC3339Nano, saved); err != nil {
+			rn.note("feed watermark %q not read: %v", saved, err)
+			return nil
+		}
+	}
+	lag := &FeedLag{}
+	for _, wr := range rn.e.twh.Requests() {
+		if wr.ModifiedAt.After(mark) {
+			lag.Backlog++
+			lag.BehindSeconds = max(lag.BehindSeconds, wr.ModifiedAt.Sub(mark).Seconds())
+		}
+	}
+	return lag
 }

@@ -200,6 +200,7 @@ func (rn *runner) create(ctx context.Context) error {
 	c.ToRequestedSeconds = lastRequested.Sub(began).Seconds()
 	c.RequestedPerSecond = ratio(float64(o.Tickets), c.ToRequestedSeconds)
 	c.VendorCalls = calls1.Sub(calls0)
+	c.FeedLag = rn.feedLag(ctx)
 	return nil
 }
 
@@ -297,6 +298,7 @@ func (rn *runner) quiet(ctx context.Context) error {
 		}
 	}
 	q.Follower = rn.follower(ctx)
+	q.FeedLag = rn.feedLag(ctx)
 	h := &q.History
 	h.Sample = len(rn.sample)
 	var sum, lens float64
@@ -400,6 +402,7 @@ func (rn *runner) playPhase(ctx context.Context, name, desc string, d, drain tim
 		res.GetsPerChange = float64(res.Calls[OpGet]) / float64(made)
 	}
 	res.Follower = rn.follower(ctx)
+	res.FeedLag = rn.feedLag(ctx)
 	return res, nil
 }
 

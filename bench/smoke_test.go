@@ -89,8 +89,11 @@ func TestBenchSmoke(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || len(back.Phases) != len(r.Phases) {
 		t.Fatalf("JSON does not round-trip: %v", err)
 	}
+	if r.Create.FeedLag == nil || phases[PhasePush].FeedLag == nil {
+		t.Errorf("the follower's lag was not measured: %+v, %+v", r.Create.FeedLag, phases[PhasePush].FeedLag)
+	}
 	md := r.Markdown()
-	for _, want := range []string{"| creation throughput", "| push (webhook) + feed |", "| naive cron poller", "vendor calls, total", "history events", "RSS idle"} {
+	for _, want := range []string{"| creation's end |", "| creation throughput", "| push (webhook) + feed |", "| naive cron poller", "vendor calls, total", "history events", "RSS idle"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

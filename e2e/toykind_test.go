@@ -199,7 +199,7 @@ func TestToyKindPairEndToEnd(t *testing.T) {
 	// Staff finish the first request; a poke (as a feed would) brings it home.
 	first, _ := work.FindByReference(ctx, work.Reference(conn, "i-1"))
 	work.set(first.ID, "done")
-	if _, err := eng.Poke(ctx, mustConn(t, w, conn), "i-1", ""); err != nil {
+	if _, err := eng.Poke(ctx, mustConn(t, w, conn), "i-1", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "i-1 closed at the request system", func() bool {

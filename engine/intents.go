@@ -143,7 +143,7 @@ func (e *Engine) Execute(ctx context.Context, conn *connectors.Conn, intents []v
 				c.Updated++
 			}
 		case vendorapi.IntentPoke:
-			poked, err := e.Poke(ctx, conn, in.ExternalID, in.RemoteID)
+			poked, err := e.Poke(ctx, conn, in.ExternalID, in.RemoteID, in.ModifiedAt)
 			if err != nil {
 				return c, err
 			}
@@ -163,8 +163,9 @@ func (e *Engine) Execute(ctx context.Context, conn *connectors.Conn, intents []v
 // Poke asks a ticket to read the work system now. The ticket is named by the request system's
 // id, or by the work system's id: found in the read model or, before the read model has it (a
 // change right after the create), by reading our reference back from the work system. A
-// request that is not ours, or a finished ticket, is not an error (poked = false).
-func (e *Engine) Poke(ctx context.Context, conn *connectors.Conn, externalID, remoteID string) (bool, error) {
+// request that is not ours, or a finished ticket, is not an error (poked = false). A non-zero
+// modifiedAt is the modification the poke announces (ticket.PokeSignal).
+func (e *Engine) Poke(ctx context.Context, conn *connectors.Conn, externalID, remoteID string, modifiedAt time.Time) (bool, error) {
 	wfID := ""
 	switch {
 	case externalID != "":
@@ -183,7 +184,11 @@ func (e *Engine) Poke(ctx context.Context, conn *connectors.Conn, externalID, re
 	if wfID == "" {
 		return false, nil
 	}
-	err := e.Signal(ctx, wfID, ticket.SignalPoke, nil)
+	var arg any
+	if !modifiedAt.IsZero() {
+		arg = ticket.PokeSignal{ModifiedAt: modifiedAt}
+	}
+	err := e.Signal(ctx, wfID, ticket.SignalPoke, arg)
 	if errors.Is(err, ErrWorkflowClosed) {
 		return false, nil
 	}

@@ -91,11 +91,14 @@ func TestHookDispatchRefusals(t *testing.T) {
 	}
 }
 
+// pushedAt is the modification the tests' pushes announce; the poke carries it.
+var pushedAt = ticket.PokeSignal{ModifiedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+
 func TestHookPokesTheTicketOnceAndKeepsTheOldPath(t *testing.T) {
 	kit, mc, h := hookAPI(t)
 	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "hook-unit-1")
 	row := kitTicket(t, kit, ref, "104201")
-	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, nil).Return(nil).Once()
+	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, pushedAt).Return(nil).Once()
 	body := []byte(`{"event":"workrequest.updated","id":"104201","modifiedAt":"2026-01-01T00:00:00.000Z"}`)
 	headers := map[string]string{"X-TWH-Signature": twhsim.Sign(testkit.WebhookSecret, body), "X-TWH-Delivery": "d-7"}
 	// The original TheWorxHub path (no sub-path) is served by the generic route.
@@ -114,8 +117,8 @@ func TestHookFailedPokeIsNotRecordedAsDelivered(t *testing.T) {
 	kit, mc, h := hookAPI(t)
 	ref := ticket.NewRef(testkit.Tenant, testkit.Connection, "hook-unit-2")
 	row := kitTicket(t, kit, ref, "104202")
-	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, nil).Return(context.DeadlineExceeded).Once()
-	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, nil).Return(nil).Once()
+	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, pushedAt).Return(context.DeadlineExceeded).Once()
+	mc.On("SignalWorkflow", mock.Anything, row.WorkflowID, "", ticket.SignalPoke, pushedAt).Return(nil).Once()
 	body := []byte(`{"event":"workrequest.updated","id":"104202","modifiedAt":"2026-01-01T00:00:00.000Z"}`)
 	headers := map[string]string{"X-TWH-Signature": twhsim.Sign(testkit.WebhookSecret, body), "X-TWH-Delivery": "d-8"}
 	if rec := post(h, "/v1/hooks/theworxhub/"+testkit.Connection, body, headers); rec.Code != http.StatusServiceUnavailable {

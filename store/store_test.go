@@ -405,6 +405,35 @@ func TestCreateTicketConcurrent(t *testing.T) {
 	})
 }
 
+// A created request's id is recorded before the workflow's next read-model write (so the push
+// about the create finds its ticket), never over one already recorded, and leaves the
+// workflow's versioned state alone.
+func TestRecordRemoteIDFillsOnlyAnEmptyRemoteID(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seed(t, s)
+		mustCreate(t, s, Ticket{ID: "a", Connection: "c1", ExternalID: "e1"})
+		if err := s.UpdateTicketState(ctx, TicketState{ID: "a", Status: "Submitted", Version: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordRemoteID(ctx, "a", "R-1"); err != nil {
+			t.Fatal(err)
+		}
+		if tk, err := s.GetTicketByRemoteID(ctx, "c1", "R-1"); err != nil || tk.ID != "a" || tk.Status != "Submitted" || tk.Version != 3 {
+			t.Fatalf("by remote id after the early record: %+v, %v", tk, err)
+		}
+		if err := s.RecordRemoteID(ctx, "a", "R-2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetTicketByRemoteID(ctx, "c1", "R-2"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a recorded remote id was replaced: %v", err)
+		}
+		if err := s.RecordRemoteID(ctx, "a", ""); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("an empty remote id: %v", err)
+		}
+	})
+}
+
 func TestGetTicketLookupsAndTenantIsolation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()

@@ -420,6 +420,20 @@ func (s *Store) UpdateTicketState(ctx context.Context, st TicketState) error {
 	return nil
 }
 
+// RecordRemoteID notes the remote request a ticket created, before the workflow's next
+// read-model write: the work system's push about the create names only the remote id, and
+// without it the push would cost a read of the request to find its ticket. It never replaces a
+// remote id already recorded.
+func (s *Store) RecordRemoteID(ctx context.Context, ticketID, remoteID string) error {
+	if err := required("ticket id", ticketID, "remote id", remoteID); err != nil {
+		return fmt.Errorf("store: record remote id: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE tickets SET remote_id = ? WHERE id = ? AND remote_id = ''`), remoteID, ticketID); err != nil {
+		return fmt.Errorf("store: record remote id of %s: %w", ticketID, err)
+	}
+	return nil
+}
+
 // DeleteTicket removes a ticket and its events. It exists only to undo a
 // create whose workflow could not be started; ErrNotFound if absent.
 func (s *Store) DeleteTicket(ctx context.Context, id string) error {

@@ -89,6 +89,16 @@ type PartialFeed interface {
 	FeedMissesChanges() bool
 }
 
+// OrderedFeed is implemented by work systems whose ChangeFeed lists changes oldest first (by
+// modification time; TheWorxHub orders by modifiedAt, id). Everything before a page's last
+// change is then behind the follower once the page is poked: it saves its watermark page by
+// page and may end a long pass early, resuming from there. Other feeds (Cityworks pages by
+// request id) move the watermark only when a pass has read every page.
+type OrderedFeed interface {
+	// FeedInModificationOrder reports that the change feed lists changes oldest first.
+	FeedInModificationOrder() bool
+}
+
 // CatalogScheduler is implemented by work systems with a catalog whose connection says how often
 // CatalogSync runs: a Temporal schedule spec, "@every 1h" or a five-field cron expression.
 type CatalogScheduler interface {

@@ -155,6 +155,10 @@ type Intent struct {
 	ExternalID string `json:"externalId,omitempty"`
 	// RemoteID names the ticket by the work system's id (poke from a work-side hook or feed).
 	RemoteID string `json:"remoteId,omitempty"`
+	// ModifiedAt is the modification a poke announces, set only by work systems whose stamps
+	// order every change of a request (ticket.PokeSignal): a ticket that has read it does not
+	// read again.
+	ModifiedAt time.Time `json:"modifiedAt,omitzero"`
 	// Request is the ticket to start (IntentStart).
 	Request *NewRequest `json:"request,omitempty"`
 	// Signal and Payload are sent to the ticket (IntentSignal); names live in package ticket.

@@ -29,7 +29,7 @@ func TestRecordSafetyNet(t *testing.T) {
 	ref := r.create("record-safetynet", r.request())
 	r.waitState(ref, "the request created", func(s ticket.State) bool { return s.RemoteID != "" })
 	time.Sleep(300 * time.Millisecond)
-	r.signal(ref, ticket.SignalPoke, activities.FeedPoke{ModifiedAt: r.remote().ModifiedAt})
+	r.signal(ref, ticket.SignalPoke, ticket.PokeSignal{ModifiedAt: r.remote().ModifiedAt})
 	time.Sleep(300 * time.Millisecond)
 	if s := r.state(ref); s.Polls != 0 {
 		t.Fatalf("the poke of a change already read made %d reads", s.Polls)

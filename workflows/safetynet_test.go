@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/engine"
 	"github.com/ticketsync/ticketsync/ticket"
 	twhsim "github.com/ticketsync/ticketsync/vendorapi/theworxhub/sim"
@@ -62,7 +61,7 @@ func TestFeedPokeOfAChangeAlreadyReadIsSkipped(t *testing.T) {
 		created = h.remote()
 		before = h.state()
 		callsBefore = h.kit.TWH.Stats().APICalls
-		h.env.SignalWorkflow(ticket.SignalPoke, activities.FeedPoke{ModifiedAt: created.ModifiedAt})
+		h.env.SignalWorkflow(ticket.SignalPoke, ticket.PokeSignal{ModifiedAt: created.ModifiedAt})
 	})
 	h.at(2*time.Minute, func() {
 		afterSeen = h.state()
@@ -70,7 +69,7 @@ func TestFeedPokeOfAChangeAlreadyReadIsSkipped(t *testing.T) {
 	})
 	h.at(3*time.Minute, h.staff(func(id string) error { _, err := h.kit.TWH.SetCategory(id, "Plumbing"); return err }))
 	h.at(4*time.Minute, func() {
-		h.env.SignalWorkflow(ticket.SignalPoke, activities.FeedPoke{ModifiedAt: h.remote().ModifiedAt})
+		h.env.SignalWorkflow(ticket.SignalPoke, ticket.PokeSignal{ModifiedAt: h.remote().ModifiedAt})
 	})
 	h.at(5*time.Minute, func() { afterNewer = h.state(); h.poke() })
 	h.at(6*time.Minute, func() { afterPlain = h.state() })

@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ticketsync/ticketsync/activities"
 	"github.com/ticketsync/ticketsync/ticket"
 )
 
@@ -259,12 +258,12 @@ func (r *run) onResume(ctx workflow.Context) {
 	r.changed()
 }
 
-// seenPoke reports whether a poke announces a modification the ticket has already read: the
-// change feed sends the modification time of each change it sees (activities.FeedPoke), which
-// a push has usually brought seconds before. Pokes without one (webhooks, operators) always
-// read.
+// seenPoke reports whether a poke announces a modification the ticket has already read
+// (ticket.PokeSignal): the change feed's, which a push has usually brought seconds before, and
+// a push's own when it says (TheWorxHub's, the first of them announcing our create). Pokes
+// without one (operators, pushes that do not say) always read.
 func (r *run) seenPoke(ctx workflow.Context, raw json.RawMessage) bool {
-	var p activities.FeedPoke
+	var p ticket.PokeSignal
 	if len(raw) == 0 || json.Unmarshal(raw, &p) != nil || p.ModifiedAt.IsZero() {
 		return false
 	}

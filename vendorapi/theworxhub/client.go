@@ -112,6 +112,7 @@ type Client struct {
 var (
 	_ vendorapi.WorkSystem      = (*Client)(nil)
 	_ vendorapi.ChangeFeed      = (*Client)(nil)
+	_ vendorapi.OrderedFeed     = (*Client)(nil)
 	_ vendorapi.ReferenceParser = (*Client)(nil)
 	_ vendorapi.Truncator       = (*Client)(nil)
 	_ vendorapi.HookHandler     = (*Client)(nil)
@@ -410,6 +411,9 @@ func (c *Client) AddComment(ctx context.Context, id string, cm vendorapi.Comment
 }
 
 // ---- ChangeFeed ----
+
+// FeedInModificationOrder: TWH orders the feed by (modifiedAt, id) (vendorapi.OrderedFeed).
+func (c *Client) FeedInModificationOrder() bool { return true }
 
 // Changes lists requests with modifiedAt >= since (inclusive: the boundary item repeats, so
 // callers dedupe by id+modifiedAt), or continues from cursor, in which case since is ignored.

@@ -1,12 +1,17 @@
 package theworxhub
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ticketsync/ticketsync/vendorapi"
 )
 
 func TestTruncate(t *testing.T) {
@@ -111,6 +116,34 @@ func TestWebhookTestVector(t *testing.T) {
 			t.Errorf("ParseWebhook(%s) accepted", bad)
 		}
 	}
+}
+
+// A verified push pokes its request with the modification it announces, so a ticket that has
+// read it (the push of our own create) does not read again; the delivery key dedupes retries.
+func TestHandleHookPokesWithTheAnnouncedModification(t *testing.T) {
+	body := []byte(`{"event":"workrequest.updated","id":"wr_1001","modifiedAt":"2023-11-14T22:13:20.123Z"}`)
+	req := vendorapi.HookRequest{Method: http.MethodPost, Body: body, Header: http.Header{}}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SignatureHeader, "sha256="+hmacHex("twh_test", body))
+	req.Header.Set(DeliveryHeader, "d-1")
+	res, err := Hooks{Secret: "twh_test"}.HandleHook(context.Background(), nil, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := vendorapi.Intent{Kind: vendorapi.IntentPoke, RemoteID: "wr_1001", ModifiedAt: time.UnixMilli(1700000000123).UTC()}
+	if len(res.Intents) != 1 || res.Intents[0] != want || res.DeliveryKey != "d-1@2023-11-14T22:13:20.123Z" {
+		t.Fatalf("HandleHook = %+v", res)
+	}
+	req.Header.Set(SignatureHeader, "sha256=00")
+	if _, err := (Hooks{Secret: "twh_test"}).HandleHook(context.Background(), nil, req); err == nil {
+		t.Fatal("a bad signature was accepted")
+	}
+}
+
+func hmacHex(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func TestParseErrorBody(t *testing.T) {

@@ -95,7 +95,8 @@ func (h Hooks) HandleHook(_ context.Context, _ vendorapi.HookEnv, req vendorapi.
 	if err != nil {
 		return vendorapi.HookResult{}, vendorapi.HookErrorf(http.StatusBadRequest, "invalid webhook body: "+err.Error())
 	}
-	res := vendorapi.HookResult{Intents: []vendorapi.Intent{{Kind: vendorapi.IntentPoke, RemoteID: ev.ID}}}
+	// The stamp spares the read when the ticket has it already (the push of our own create).
+	res := vendorapi.HookResult{Intents: []vendorapi.Intent{{Kind: vendorapi.IntentPoke, RemoteID: ev.ID, ModifiedAt: ev.ModifiedAt}}}
 	if d := req.Header.Get(DeliveryHeader); d != "" {
 		res.DeliveryKey = d + "@" + ev.ModifiedAt.Format(time.RFC3339Nano)
 	}
