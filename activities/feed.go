@@ -246,7 +246,7 @@ func (a *Activities) readFeedOnce(ctx context.Context, conn *connectors.Conn, fe
 				newMark = at // poked by an earlier read that failed on another change
 			}
 		}
-		done, err := a.pokeEach(ctx, len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
+		done, err := pokeEach(len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
 		for i, item := range todo {
 			if !done[i] {
 				delete(seen, feedKey(item)) // not poked: the next read pokes it again
@@ -309,7 +309,7 @@ func (a *Activities) saveWatermark(ctx context.Context, conn string, p *FeedProg
 // pokeEach runs poke for 0..n-1, feedPokers at a time (each a Temporal signal, mostly waiting
 // on the server), and reports which succeeded; err is the first failure. Every poke is tried:
 // one failing ticket does not hold back the others.
-func (a *Activities) pokeEach(ctx context.Context, n int, poke func(i int) error) (done []bool, err error) {
+func pokeEach(n int, poke func(i int) error) (done []bool, err error) {
 	done = make([]bool, n)
 	var g errgroup.Group
 	g.SetLimit(feedPokers)

@@ -200,7 +200,7 @@ func (a *Activities) sweep(ctx context.Context, conn *connectors.Conn, feed vend
 			}
 			todo = append(todo, item)
 		}
-		done, err := a.pokeEach(ctx, len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
+		done, err := pokeEach(len(todo), func(i int) error { return a.pokeChanged(ctx, conn, todo[i], stamped) })
 		for i, item := range todo {
 			if done[i] { // a change not poked stays unknown: the next sweep pokes it
 				s.remember(item)
@@ -238,7 +238,7 @@ func (a *Activities) wakeOpenTickets(ctx context.Context, conn *connectors.Conn,
 			return n, fmt.Errorf("list open tickets: %w", err)
 		}
 		page = slices.DeleteFunc(page, func(t store.Ticket) bool { return ticket.IsTerminal(t.Status) })
-		done, err := a.pokeEach(ctx, len(page), func(i int) error {
+		done, err := pokeEach(len(page), func(i int) error {
 			if err := a.Engine.Signal(ctx, page[i].WorkflowID, ticket.SignalPoke, nil); err != nil && !errors.Is(err, engine.ErrWorkflowClosed) {
 				return err
 			}
