@@ -109,6 +109,13 @@ func (rn *runner) play(ctx context.Context) error {
 // relaxed is the per-ticket safety-net interval of a quiet ticket whose feed is healthy.
 func relaxed(o Options) time.Duration { return workflows.RelaxedPollInterval(o.PollInterval) }
 
+// relaxedCycle is a relaxed interval plus the timers' jitter: a quiet window this long sees
+// every ticket's relaxed read once.
+func relaxedCycle(o Options) time.Duration {
+	r := relaxed(o)
+	return r + time.Duration(float64(r)*workflows.PollJitter)
+}
+
 // feedWarmup is how long after pushes stop the feed takes to notice: its interval, stretched
 // up to the maximum while pushes kept up, snaps back at the first change no push announced.
 func feedWarmup(o Options) time.Duration {
@@ -246,7 +253,7 @@ func (rn *runner) quiet(ctx context.Context) error {
 	q := &QuietResult{OpenTickets: len(rn.exts), SettleSeconds: time.Since(began).Seconds()}
 	window := o.QuietWindow
 	if window <= 0 {
-		window = relaxed(o) + relaxed(o)/10
+		window = relaxedCycle(o)
 	}
 	rn.prog.enter(PhaseQuiet)
 	c := rn.e.stack.App.Temporal
@@ -345,7 +352,7 @@ func relaxedUnseen(o Options, window, sinceCreate time.Duration) string {
 	}
 	return fmt.Sprintf("quiet: the window ended %s after the first ticket was created, before any relaxed per-ticket read was due (poll %s + relaxed %s): "+
 		"vendor calls: get leaves out the one relaxed read a ticket makes per relaxed interval (scaled: %s); a window of %s or a shorter --poll-interval measures it",
-		sinceCreate.Round(time.Second), o.PollInterval, r, workflows.RelaxedPollInterval(o.RealPollInterval), r+r/10)
+		sinceCreate.Round(time.Second), o.PollInterval, r, workflows.RelaxedPollInterval(o.RealPollInterval), relaxedCycle(o))
 }
 
 // changePhase plays staff changes with pushes and the feed set as given: first for warmup
